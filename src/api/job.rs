@@ -1,0 +1,483 @@
+//! Job handles and the BITS job methods: each checks the method × state matrix, changes the
+//! record under the job lock, and does any file work (Complete, Cancel) outside it.
+
+use super::manager::Manager;
+use crate::engine::{Job, Runtime};
+use crate::fsx;
+use crate::hresult::{
+    bg_hresult, hresult_from_io, Error, Result, BG_S_PARTIAL_COMPLETE, BG_S_UNABLE_TO_DELETE_FILES,
+    S_OK,
+};
+use crate::model::job::{FileRecord, JobError, KNOWN_NOTIFY_FLAGS};
+use crate::model::limits::{check_len, DESCRIPTION_MAX, DISPLAY_NAME_MAX};
+use crate::model::state::{self, Method};
+use crate::model::url::{check_local_syntax, parse_remote};
+use crate::model::{now_ms, Guid, JobState, JobType, Priority};
+use parking_lot::MutexGuard;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What a `bg_job` handle holds: the job and the manager it was opened through.
+pub struct JobRef {
+    /// The job.
+    pub job: Arc<Job>,
+    /// Its manager (kept alive while the handle is).
+    pub manager: Arc<Manager>,
+}
+
+/// `BG_FILE_PROGRESS`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileProgress {
+    /// Size, or `BG_SIZE_UNKNOWN`.
+    pub bytes_total: u64,
+    /// Bytes transferred.
+    pub bytes_transferred: u64,
+    /// Renamed into place by Complete.
+    pub completed: bool,
+}
+
+/// `BG_JOB_PROGRESS`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JobProgress {
+    /// Sum of the files' sizes, or `BG_SIZE_UNKNOWN`.
+    pub bytes_total: u64,
+    /// Bytes transferred.
+    pub bytes_transferred: u64,
+    /// Files in the job.
+    pub files_total: u32,
+    /// Files whose bytes are all transferred.
+    pub files_transferred: u32,
+}
+
+fn checked<'a>(job: &'a Job, method: Method) -> Result<MutexGuard<'a, Runtime>> {
+    let rt = job.lock();
+    state::check(method, job.job_type, rt.rec.state)?;
+    Ok(rt)
+}
+
+impl JobRef {
+    fn engine_wake(&self) {
+        self.manager.engine().wake();
+    }
+
+    /// Runs `f` on the record after checking that setters are allowed (not in a final state),
+    /// then stamps the modification time.
+    fn set(&self, f: impl FnOnce(&mut Runtime)) -> Result<bg_hresult> {
+        let mut rt = checked(&self.job, Method::SetProperty)?;
+        f(&mut rt);
+        rt.rec.modification_time = now_ms();
+        drop(rt);
+        self.job.notify();
+        Ok(S_OK)
+    }
+
+    /// Reads the record.
+    fn get<T>(&self, f: impl FnOnce(&Runtime) -> T) -> T {
+        f(&self.job.lock())
+    }
+
+    /// AddFile (spec §3.2): validates both names, then appends the file.
+    pub fn add_file(&self, remote_url: &str, local_path: &str) -> Result<bg_hresult> {
+        let remote = parse_remote(remote_url)?;
+        check_local_syntax(local_path)?;
+        let local = PathBuf::from(local_path);
+        check_destination(&local)?;
+        let mut rt = checked(&self.job, Method::AddFile)?;
+        rt.rec
+            .files
+            .push(FileRecord::new(remote_url.to_string(), remote, local));
+        rt.rec.modification_time = now_ms();
+        drop(rt);
+        self.job.notify();
+        Ok(S_OK)
+    }
+
+    /// Number of files.
+    pub fn file_count(&self) -> u32 {
+        self.get(|rt| rt.rec.files.len() as u32)
+    }
+
+    fn file<T>(&self, index: u32, f: impl FnOnce(&FileRecord) -> T) -> Result<T> {
+        let rt = self.job.lock();
+        rt.rec
+            .files
+            .get(index as usize)
+            .map(f)
+            .ok_or(Error::InvalidArg("file index out of range"))
+    }
+
+    /// `BG_FILE_PROGRESS` of file `index` (`E_INVALIDARG` when out of range).
+    pub fn file_progress(&self, index: u32) -> Result<FileProgress> {
+        self.file(index, |f| FileProgress {
+            bytes_total: f.bytes_total,
+            bytes_transferred: f.bytes_transferred,
+            completed: f.completed,
+        })
+    }
+
+    /// The remote name of file `index`.
+    pub fn file_remote_name(&self, index: u32) -> Result<String> {
+        self.file(index, |f| f.remote_name.clone())
+    }
+
+    /// The local name of file `index`.
+    pub fn file_local_name(&self, index: u32) -> Result<String> {
+        self.file(index, |f| f.local_name.to_string_lossy().into_owned())
+    }
+
+    /// The temp file of file `index` (BITS File3::GetTemporaryName); `None` before the transfer
+    /// created it or after Complete/Cancel removed it.
+    pub fn file_temp_name(&self, index: u32) -> Result<Option<String>> {
+        self.file(index, |f| {
+            f.temp_path
+                .as_ref()
+                .map(|p| p.to_string_lossy().into_owned())
+        })
+    }
+
+    /// Resume (T2–T4): QUEUED when there is something to transfer; `BG_E_EMPTY` without files.
+    pub fn resume(&self) -> Result<bg_hresult> {
+        let mut rt = self.job.lock();
+        let target = state::resume(rt.rec.state, rt.rec.files.len(), rt.rec.untransferred())?;
+        if let Some(target) = target {
+            rt.rec.error = None;
+            rt.rec.active_ms = 0;
+            rt.rec.set_state(target, now_ms());
+        }
+        drop(rt);
+        self.job.notify();
+        self.engine_wake();
+        Ok(S_OK)
+    }
+
+    /// Suspend (T20): stops the transfer; the temp file stays for a later Resume.
+    pub fn suspend(&self) -> Result<bg_hresult> {
+        let mut rt = self.job.lock();
+        if let Some(target) = state::suspend(rt.rec.state)? {
+            rt.stop_run();
+            rt.rec.set_state(target, now_ms());
+        }
+        drop(rt);
+        self.job.notify();
+        self.engine_wake();
+        Ok(S_OK)
+    }
+
+    /// Cancel (spec §2.5): stops the transfer and deletes the job's temp files and nothing
+    /// else. `S_OK`, or `BG_S_UNABLE_TO_DELETE_FILES` when a temp file could not be removed.
+    pub fn cancel(&self) -> Result<bg_hresult> {
+        let temps = {
+            let mut rt = checked(&self.job, Method::Cancel)?;
+            self.job.claim_files(&mut rt);
+            if let Err(e) = state::check(Method::Cancel, self.job.job_type, rt.rec.state) {
+                self.job.release_files(&mut rt);
+                return Err(e);
+            }
+            rt.rec
+                .files
+                .iter()
+                .filter_map(|f| f.temp_path.clone())
+                .collect::<Vec<_>>()
+        };
+        let undeleted = remove_all(&temps);
+        let mut rt = self.job.lock();
+        for f in rt.rec.files.iter_mut() {
+            if f.temp_path.as_ref().is_some_and(|t| !undeleted.contains(t)) {
+                f.temp_path = None;
+            }
+        }
+        rt.rec.error = None;
+        rt.rec.set_state(JobState::Cancelled, now_ms());
+        self.job.release_files(&mut rt);
+        drop(rt);
+        self.engine_wake();
+        Ok(if undeleted.is_empty() {
+            S_OK
+        } else {
+            BG_S_UNABLE_TO_DELETE_FILES
+        })
+    }
+
+    /// Complete (spec §2.4 and the seeds): renames every transferred file into place, discards
+    /// the rest, and ends the job. `S_OK` when every file was kept, `BG_S_PARTIAL_COMPLETE` when
+    /// some were discarded, `BG_S_UNABLE_TO_DELETE_FILES` when a discarded temp file could not
+    /// be removed. When a rename fails the job stays (or becomes) TRANSFERRED with the files
+    /// already renamed marked completed, and the rename's error is returned; Complete may then
+    /// be called again.
+    pub fn complete(&self) -> Result<bg_hresult> {
+        struct Plan {
+            index: usize,
+            temp: Option<PathBuf>,
+            local: PathBuf,
+            keep: bool,
+        }
+        let plan: Vec<Plan> = {
+            let mut rt = checked(&self.job, Method::Complete)?;
+            self.job.claim_files(&mut rt);
+            if let Err(e) = state::check(Method::Complete, self.job.job_type, rt.rec.state) {
+                self.job.release_files(&mut rt);
+                return Err(e);
+            }
+            rt.rec
+                .files
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| !f.completed)
+                .map(|(index, f)| Plan {
+                    index,
+                    temp: f.temp_path.clone(),
+                    local: f.local_name.clone(),
+                    keep: f.transferred,
+                })
+                .collect()
+        };
+        let mut renamed = Vec::new();
+        let mut discarded = Vec::new();
+        let mut undeleted = Vec::new();
+        let mut rename_error: Option<Error> = None;
+        for p in &plan {
+            match (&p.temp, p.keep) {
+                (Some(temp), true) => match fsx::rename_into_place(temp, &p.local) {
+                    Ok(()) => renamed.push(p.index),
+                    Err(e) => {
+                        if rename_error.is_none() {
+                            rename_error = Some(Error::Io {
+                                context: format!(
+                                    "renaming {} to {}",
+                                    temp.display(),
+                                    p.local.display()
+                                ),
+                                source: e,
+                            });
+                        }
+                    }
+                },
+                (temp, _) => {
+                    if let Some(temp) = temp {
+                        if fsx::remove_temp(temp).is_err() {
+                            undeleted.push(p.index);
+                        }
+                    }
+                    discarded.push(p.index);
+                }
+            }
+        }
+        let mut rt = self.job.lock();
+        let now = now_ms();
+        for &i in &renamed {
+            let f = &mut rt.rec.files[i];
+            f.completed = true;
+            f.temp_path = None;
+        }
+        for &i in &discarded {
+            let f = &mut rt.rec.files[i];
+            f.discarded = true;
+            f.bytes_transferred = 0;
+            if !undeleted.contains(&i) {
+                f.temp_path = None;
+            }
+        }
+        let partial = rt.rec.files.iter().any(|f| f.discarded);
+        let result = if let Some(err) = rename_error {
+            // T22: the job stays TRANSFERRED until a later Complete or Cancel.
+            rt.rec.error = None;
+            if rt.rec.state != JobState::Transferred {
+                rt.rec.transfer_completion_time = now;
+            }
+            rt.rec.set_state(JobState::Transferred, now);
+            Err(err)
+        } else {
+            rt.rec.error = None;
+            rt.rec.set_state(JobState::Acknowledged, now);
+            Ok(if partial {
+                BG_S_PARTIAL_COMPLETE
+            } else if !undeleted.is_empty() {
+                BG_S_UNABLE_TO_DELETE_FILES
+            } else {
+                S_OK
+            })
+        };
+        self.job.release_files(&mut rt);
+        drop(rt);
+        self.engine_wake();
+        result
+    }
+
+    /// Waits until the job reaches TRANSFERRED, ERROR, ACKNOWLEDGED or CANCELLED (`S_OK`) or
+    /// `timeout_ms` passes (`S_FALSE`); returns the state at return either way.
+    pub fn wait(&self, timeout_ms: u32) -> (bg_hresult, JobState) {
+        let deadline = Instant::now() + Duration::from_millis(u64::from(timeout_ms));
+        let mut rt = self.job.lock();
+        loop {
+            if rt.rec.state.is_settled() {
+                return (S_OK, rt.rec.state);
+            }
+            if !self.job.wait(&mut rt, Some(deadline)) && !rt.rec.state.is_settled() {
+                return (crate::hresult::S_FALSE, rt.rec.state);
+            }
+        }
+    }
+
+    /// The job's GUID.
+    pub fn id(&self) -> Guid {
+        self.job.id
+    }
+    /// The job's type.
+    pub fn job_type(&self) -> JobType {
+        self.job.job_type
+    }
+    /// The job's state.
+    pub fn state(&self) -> JobState {
+        self.get(|rt| rt.rec.state)
+    }
+    /// `BG_JOB_PROGRESS`.
+    pub fn progress(&self) -> JobProgress {
+        self.get(|rt| {
+            let (bytes_total, bytes_transferred, files_total, files_transferred) =
+                rt.rec.progress();
+            JobProgress {
+                bytes_total,
+                bytes_transferred,
+                files_total,
+                files_transferred,
+            }
+        })
+    }
+    /// Creation, modification and transfer-completion times (ms since the epoch; 0 = not yet).
+    pub fn times(&self) -> (i64, i64, i64) {
+        self.get(|rt| {
+            (
+                rt.rec.creation_time,
+                rt.rec.modification_time,
+                rt.rec.transfer_completion_time,
+            )
+        })
+    }
+    /// The error object; `BG_E_ERROR_INFORMATION_UNAVAILABLE` outside ERROR / TRANSIENT_ERROR.
+    pub fn error(&self) -> Result<JobError> {
+        self.get(|rt| match (&rt.rec.error, rt.rec.state) {
+            (Some(e), JobState::Error | JobState::TransientError) => Ok(e.clone()),
+            _ => Err(Error::ErrorInformationUnavailable),
+        })
+    }
+    /// ErrorCount.
+    pub fn error_count(&self) -> u32 {
+        self.get(|rt| rt.rec.error_count)
+    }
+
+    /// SetDisplayName: ≤ 256 characters.
+    pub fn set_display_name(&self, name: &str) -> Result<bg_hresult> {
+        check_len(
+            name,
+            DISPLAY_NAME_MAX,
+            "display name longer than 256 characters",
+        )?;
+        self.set(|rt| rt.rec.display_name = name.to_string())
+    }
+    /// GetDisplayName.
+    pub fn display_name(&self) -> String {
+        self.get(|rt| rt.rec.display_name.clone())
+    }
+    /// SetDescription: ≤ 1,024 characters.
+    pub fn set_description(&self, text: &str) -> Result<bg_hresult> {
+        check_len(
+            text,
+            DESCRIPTION_MAX,
+            "description longer than 1,024 characters",
+        )?;
+        self.set(|rt| rt.rec.description = text.to_string())
+    }
+    /// GetDescription (empty until set).
+    pub fn description(&self) -> String {
+        self.get(|rt| rt.rec.description.clone())
+    }
+    /// SetPriority; an unknown value → `E_NOTIMPL` (spec §3.2). Takes effect at the next
+    /// scheduling round.
+    pub fn set_priority(&self, value: i32) -> Result<bg_hresult> {
+        let priority = Priority::from_i32(value).ok_or(Error::NotImpl("unknown priority"))?;
+        let r = self.set(|rt| rt.rec.priority = priority)?;
+        self.engine_wake();
+        Ok(r)
+    }
+    /// GetPriority.
+    pub fn priority(&self) -> Priority {
+        self.get(|rt| rt.rec.priority)
+    }
+    /// SetMinimumRetryDelay (seconds).
+    pub fn set_min_retry_delay(&self, seconds: u32) -> Result<bg_hresult> {
+        self.set(|rt| rt.rec.min_retry_delay_s = seconds)
+    }
+    /// GetMinimumRetryDelay.
+    pub fn min_retry_delay(&self) -> u32 {
+        self.get(|rt| rt.rec.min_retry_delay_s)
+    }
+    /// SetNoProgressTimeout (seconds).
+    pub fn set_no_progress_timeout(&self, seconds: u32) -> Result<bg_hresult> {
+        self.set(|rt| rt.rec.no_progress_timeout_s = seconds)
+    }
+    /// GetNoProgressTimeout.
+    pub fn no_progress_timeout(&self) -> u32 {
+        self.get(|rt| rt.rec.no_progress_timeout_s)
+    }
+    /// SetNotifyFlags; an unknown bit → `E_NOTIMPL` (spec §3.2).
+    pub fn set_notify_flags(&self, flags: u32) -> Result<bg_hresult> {
+        if flags & !KNOWN_NOTIFY_FLAGS != 0 {
+            return Err(Error::NotImpl("unknown notify flag"));
+        }
+        self.set(|rt| rt.rec.notify_flags = flags)
+    }
+    /// GetNotifyFlags.
+    pub fn notify_flags(&self) -> u32 {
+        self.get(|rt| rt.rec.notify_flags)
+    }
+    /// SetMaximumDownloadTime (seconds; 0 = no limit).
+    pub fn set_max_download_time(&self, seconds: u32) -> Result<bg_hresult> {
+        self.set(|rt| rt.rec.max_download_time_s = seconds)
+    }
+    /// GetMaximumDownloadTime.
+    pub fn max_download_time(&self) -> u32 {
+        self.get(|rt| rt.rec.max_download_time_s)
+    }
+
+    /// Test hook: hold the transfer when file `index` reaches `offset` bytes (`None` releases).
+    pub fn set_hold(&self, hold: Option<(u32, u64)>) {
+        self.job.lock().hold = hold;
+        self.job.notify();
+    }
+}
+
+/// Deletes temp files; returns those that could not be deleted.
+fn remove_all(temps: &[PathBuf]) -> Vec<PathBuf> {
+    temps
+        .iter()
+        .filter(|t| fsx::remove_temp(t).is_err())
+        .cloned()
+        .collect()
+}
+
+/// AddFile's checks on the destination: its directory exists and is a directory, and the name
+/// is not itself a directory.
+fn check_destination(local: &Path) -> Result<()> {
+    let dir = local
+        .parent()
+        .ok_or(Error::InvalidArg("local path has no directory"))?;
+    match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => {
+            return Err(Error::InvalidArg(
+                "the local path's directory is not a directory",
+            ))
+        }
+        Err(e) => {
+            return Err(Error::Code {
+                code: hresult_from_io(&e),
+                message: format!("{}: {e}", dir.display()),
+            })
+        }
+    }
+    if std::fs::symlink_metadata(local).is_ok_and(|m| m.is_dir()) {
+        return Err(Error::InvalidArg("the local path names a directory"));
+    }
+    Ok(())
+}

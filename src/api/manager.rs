@@ -1,0 +1,243 @@
+//! Managers: one per state directory per process, owning an engine and the jobs it knows.
+
+use crate::engine::{Engine, Job};
+use crate::hresult::{Error, Result, BG_E_STATE_DIR_INVALID};
+use crate::model::limits::{check_len, DISPLAY_NAME_MAX};
+use crate::model::{now_ms, Guid, JobRecord, JobType};
+use once_cell::sync::Lazy;
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Weak};
+
+/// The name that asks for a manager that persists nothing.
+pub const MEMORY: &str = ":memory:";
+
+/// `BG_OPTION_MAX_BACKGROUND_TRANSFERS`: background jobs transferring at once.
+pub(crate) const OPTION_MAX_BACKGROUND_TRANSFERS: i32 = 1;
+
+/// Managers open in this process, by canonical state directory: a second open of the same
+/// directory shares the first one's engine and jobs.
+static OPEN: Lazy<Mutex<HashMap<PathBuf, Weak<Manager>>>> =
+    Lazy::new(|| Mutex::new(HashMap::new()));
+
+/// A job queue and the engine that runs it.
+pub struct Manager {
+    /// The state directory, or `None` for `":memory:"`.
+    pub state_dir: Option<PathBuf>,
+    engine: Arc<Engine>,
+    jobs: Mutex<HashMap<Guid, Arc<Job>>>,
+    /// Open handles to this manager; the last close stops the engine.
+    opens: Mutex<usize>,
+}
+
+/// The per-user default state directory: `$XDG_STATE_HOME/bgcopy`, else
+/// `$HOME/.local/state/bgcopy`.
+pub fn default_state_dir() -> Result<PathBuf> {
+    if let Some(x) = std::env::var_os("XDG_STATE_HOME").filter(|v| Path::new(v).is_absolute()) {
+        return Ok(PathBuf::from(x).join("bgcopy"));
+    }
+    let home = std::env::var_os("HOME")
+        .filter(|v| Path::new(v).is_absolute())
+        .ok_or_else(|| {
+            Error::with_code(
+                BG_E_STATE_DIR_INVALID,
+                "neither XDG_STATE_HOME nor HOME is set",
+            )
+        })?;
+    Ok(PathBuf::from(home).join(".local/state/bgcopy"))
+}
+
+/// Creates the state directory (mode 0700) if missing and checks that it is a usable directory.
+fn prepare_state_dir(dir: &Path) -> Result<PathBuf> {
+    match std::fs::symlink_metadata(dir) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(meta) if meta.file_type().is_symlink() && dir.is_dir() => {}
+        Ok(_) => {
+            return Err(Error::with_code(
+                BG_E_STATE_DIR_INVALID,
+                format!("{} exists and is not a directory", dir.display()),
+            ))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| {
+                    Error::with_code(
+                        BG_E_STATE_DIR_INVALID,
+                        format!("cannot create {}: {e}", dir.display()),
+                    )
+                })?;
+        }
+        Err(e) => {
+            return Err(Error::with_code(
+                BG_E_STATE_DIR_INVALID,
+                format!("cannot use {}: {e}", dir.display()),
+            ))
+        }
+    }
+    let c = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes())
+        .map_err(|_| Error::InvalidArg("state_dir"))?;
+    // SAFETY: valid NUL-terminated path.
+    if unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) } != 0 {
+        return Err(Error::with_code(
+            BG_E_STATE_DIR_INVALID,
+            format!("{} is not writable", dir.display()),
+        ));
+    }
+    dir.canonicalize()
+        .map_err(|e| Error::io(format!("resolving {}", dir.display()), e))
+}
+
+impl Manager {
+    /// Opens the manager of `state_dir` (`None` = the per-user default, `":memory:"` = nothing
+    /// persisted). A directory already open in this process returns the same manager.
+    pub fn open(state_dir: Option<&str>) -> Result<Arc<Manager>> {
+        let dir = match state_dir {
+            Some(MEMORY) => return Self::new(None),
+            Some(text) => {
+                if !text.starts_with('/') {
+                    return Err(Error::InvalidArg(
+                        "state_dir must be an absolute path or \":memory:\"",
+                    ));
+                }
+                if text.len() > crate::model::limits::LOCAL_PATH_MAX_BYTES {
+                    return Err(Error::StringTooLong("state_dir longer than 4,095 bytes"));
+                }
+                PathBuf::from(text)
+            }
+            None => default_state_dir()?,
+        };
+        let dir = prepare_state_dir(&dir)?;
+        let mut open = OPEN.lock();
+        if let Some(existing) = open.get(&dir).and_then(Weak::upgrade) {
+            let mut opens = existing.opens.lock();
+            if *opens > 0 {
+                *opens += 1;
+                drop(opens);
+                return Ok(existing);
+            }
+        }
+        let manager = Self::new(Some(dir.clone()))?;
+        open.insert(dir, Arc::downgrade(&manager));
+        Ok(manager)
+    }
+
+    fn new(state_dir: Option<PathBuf>) -> Result<Arc<Manager>> {
+        let engine = Engine::start().map_err(|e| Error::io("starting the scheduler thread", e))?;
+        Ok(Arc::new(Manager {
+            state_dir,
+            engine,
+            jobs: Mutex::new(HashMap::new()),
+            opens: Mutex::new(1),
+        }))
+    }
+
+    /// Closes one open handle; the last one stops every transfer cleanly and joins the engine's
+    /// threads. Returns whether this was the last.
+    pub fn close(self: &Arc<Self>) -> bool {
+        {
+            let mut opens = self.opens.lock();
+            *opens = opens.saturating_sub(1);
+            if *opens > 0 {
+                return false;
+            }
+        }
+        if let Some(dir) = &self.state_dir {
+            let mut open = OPEN.lock();
+            if open
+                .get(dir)
+                .is_some_and(|w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(self)))
+            {
+                open.remove(dir);
+            }
+        }
+        self.engine.shutdown();
+        true
+    }
+
+    /// The manager's engine.
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    /// Creates a job (spec §2.2 T1): SUSPENDED, a new GUID. Display name NULL →
+    /// `E_INVALIDARG` (at the boundary), over 256 characters → `BG_E_STRING_TOO_LONG`; upload
+    /// types → `E_NOTIMPL` (not supported by this build).
+    pub fn create_job(&self, display_name: &str, job_type: JobType) -> Result<Arc<Job>> {
+        check_len(
+            display_name,
+            DISPLAY_NAME_MAX,
+            "display name longer than 256 characters",
+        )?;
+        if job_type != JobType::Download {
+            return Err(Error::NotImpl(
+                "upload and upload-reply jobs are not supported yet",
+            ));
+        }
+        let id = Guid::new_random()?;
+        let job = Job::new(JobRecord::new(
+            id,
+            job_type,
+            display_name.to_string(),
+            now_ms(),
+        ));
+        let mut jobs = self.jobs.lock();
+        jobs.retain(|_, j| !j.lock().rec.state.is_final());
+        jobs.insert(id, job.clone());
+        drop(jobs);
+        self.engine.register(job.clone());
+        Ok(job)
+    }
+
+    /// Finds a job by GUID; ended jobs (ACKNOWLEDGED, CANCELLED) → `BG_E_NOT_FOUND`.
+    pub fn get_job(&self, id: &Guid) -> Result<Arc<Job>> {
+        let jobs = self.jobs.lock();
+        match jobs.get(id) {
+            Some(job) if !job.lock().rec.state.is_final() => Ok(job.clone()),
+            _ => Err(Error::NotFound),
+        }
+    }
+
+    /// A snapshot of the ids of jobs not yet ended, oldest first.
+    pub fn enum_jobs(&self) -> Vec<Guid> {
+        let mut jobs: Vec<(i64, Guid)> = self
+            .jobs
+            .lock()
+            .values()
+            .filter_map(|j| {
+                let rt = j.lock();
+                (!rt.rec.state.is_final()).then_some((rt.rec.creation_time, j.id))
+            })
+            .collect();
+        jobs.sort();
+        jobs.into_iter().map(|(_, id)| id).collect()
+    }
+
+    /// Reads a manager option (`E_INVALIDARG` for an unknown one).
+    pub fn get_option(&self, option: i32) -> Result<u64> {
+        match option {
+            OPTION_MAX_BACKGROUND_TRANSFERS => Ok(self.engine.max_background()),
+            _ => Err(Error::InvalidArg("unknown manager option")),
+        }
+    }
+
+    /// Sets a manager option; unknown option or value out of range → `E_INVALIDARG`.
+    pub fn set_option(&self, option: i32, value: u64) -> Result<()> {
+        match option {
+            OPTION_MAX_BACKGROUND_TRANSFERS => {
+                if value == 0 || value > crate::engine::MAX_BACKGROUND_TRANSFERS_LIMIT {
+                    return Err(Error::InvalidArg(
+                        "max background transfers must be 1..=256",
+                    ));
+                }
+                self.engine.set_max_background(value);
+                Ok(())
+            }
+            _ => Err(Error::InvalidArg("unknown manager option")),
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! The shared, lockable job: its record plus what the engine needs to run and stop it.
+
+use crate::model::{Guid, JobRecord, JobType};
+use parking_lot::{Condvar, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// One run of a job's worker. Setting `stop` (always under the job lock) tells the worker to
+/// leave at its next step without touching the job's state again.
+#[derive(Default)]
+pub struct RunControl {
+    stop: AtomicBool,
+}
+
+impl RunControl {
+    /// Asks the worker to stop.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+    /// Whether the worker has been asked to stop.
+    pub fn stopped(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+}
+
+/// A job's mutable state, behind the job lock.
+pub struct Runtime {
+    /// The BITS-visible record.
+    pub rec: JobRecord,
+    /// The current worker run, if one was started and not stopped.
+    pub run: Option<Arc<RunControl>>,
+    /// A worker thread is still inside this job (even after being told to stop).
+    pub worker_active: bool,
+    /// Complete or Cancel is working on the job's files; other life-cycle calls wait.
+    pub busy: bool,
+    /// Test hook: hold the transfer when file `.0` reaches offset `.1`.
+    pub hold: Option<(u32, u64)>,
+}
+
+impl Runtime {
+    /// Tells the current worker run, if any, to stop.
+    pub fn stop_run(&mut self) {
+        if let Some(run) = self.run.take() {
+            run.stop();
+        }
+    }
+}
+
+/// A job shared by handles, the manager and the engine.
+pub struct Job {
+    /// Persistent id (also in the record; kept here to read without the lock).
+    pub id: Guid,
+    /// Job type (immutable).
+    pub job_type: JobType,
+    state: Mutex<Runtime>,
+    changed: Condvar,
+}
+
+impl Job {
+    /// Wraps a record.
+    pub fn new(rec: JobRecord) -> Arc<Self> {
+        Arc::new(Job {
+            id: rec.id,
+            job_type: rec.job_type,
+            state: Mutex::new(Runtime {
+                rec,
+                run: None,
+                worker_active: false,
+                busy: false,
+                hold: None,
+            }),
+            changed: Condvar::new(),
+        })
+    }
+
+    /// Locks the job. Never hold this across file I/O, libcurl or a callback.
+    pub fn lock(&self) -> MutexGuard<'_, Runtime> {
+        self.state.lock()
+    }
+
+    /// Wakes every thread waiting for a change of this job.
+    pub fn notify(&self) {
+        self.changed.notify_all();
+    }
+
+    /// Waits (releasing the lock meanwhile) for a change; returns `false` at `deadline`.
+    pub fn wait(&self, guard: &mut MutexGuard<'_, Runtime>, deadline: Option<Instant>) -> bool {
+        match deadline {
+            Some(d) => !self.changed.wait_until(guard, d).timed_out(),
+            None => {
+                self.changed.wait(guard);
+                true
+            }
+        }
+    }
+
+    /// Claims the job for a life-cycle operation that works on its files outside the lock:
+    /// waits for any other such operation, stops the worker and waits until it has left.
+    pub fn claim_files(&self, guard: &mut MutexGuard<'_, Runtime>) {
+        while guard.busy {
+            self.wait(guard, None);
+        }
+        guard.busy = true;
+        guard.stop_run();
+        while guard.worker_active {
+            self.wait(guard, None);
+        }
+    }
+
+    /// Ends a claim taken with [`Job::claim_files`].
+    pub fn release_files(&self, guard: &mut MutexGuard<'_, Runtime>) {
+        guard.busy = false;
+        self.notify();
+    }
+}

@@ -1,0 +1,209 @@
+//! File-system operations for downloads: temp files beside the destination, created exclusively
+//! and without following links; the atomic rename into place; cleanup.
+//!
+//! Every operation works relative to a descriptor of the destination's directory, so a symlink
+//! planted at the temp or final name, or a directory swapped between steps, cannot redirect a
+//! write: the temp file is created `O_EXCL | O_NOFOLLOW`, reopened `O_NOFOLLOW`, and `renameat`
+//! replaces whatever is at the final name (a planted symlink included) instead of writing
+//! through it.
+
+use std::ffi::{CString, OsStr};
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// Prefix of every temp file bgcopy creates, so leftovers can be recognised.
+pub const TEMP_PREFIX: &str = ".bgcopy-";
+/// Suffix of every temp file.
+pub const TEMP_SUFFIX: &str = ".tmp";
+
+fn cstr(bytes: &OsStr) -> io::Result<CString> {
+    CString::new(bytes.as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+}
+
+fn split(path: &Path) -> io::Result<(&Path, &OsStr)> {
+    match (path.parent(), path.file_name()) {
+        (Some(dir), Some(name)) => Ok((dir, name)),
+        _ => Err(io::Error::from_raw_os_error(libc::EINVAL)),
+    }
+}
+
+fn open_dir(dir: &Path) -> io::Result<OwnedFd> {
+    let c = cstr(dir.as_os_str())?;
+    // SAFETY: c is a valid NUL-terminated path.
+    let fd = unsafe {
+        libc::open(
+            c.as_ptr(),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fd is a fresh descriptor we own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+fn random_hex() -> io::Result<String> {
+    let mut bytes = [0u8; 8];
+    // SAFETY: writes at most 8 bytes into our buffer.
+    let n = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
+    if n != bytes.len() as isize {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Creates a new, empty temp file (mode 0600) in the directory of `destination`, exclusively
+/// and without following links. Returns the open file and its path.
+pub fn create_temp(destination: &Path) -> io::Result<(File, PathBuf)> {
+    let (dir, _) = split(destination)?;
+    let dirfd = open_dir(dir)?;
+    for _ in 0..16 {
+        let name = format!("{TEMP_PREFIX}{}{TEMP_SUFFIX}", random_hex()?);
+        let c = cstr(OsStr::new(&name))?;
+        // SAFETY: valid dirfd and NUL-terminated name.
+        let fd = unsafe {
+            libc::openat(
+                dirfd.as_raw_fd(),
+                c.as_ptr(),
+                libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+                0o600 as libc::c_uint,
+            )
+        };
+        if fd >= 0 {
+            // SAFETY: fresh descriptor we own.
+            return Ok((unsafe { File::from_raw_fd(fd) }, dir.join(name)));
+        }
+        let err = io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::EEXIST) {
+            return Err(err);
+        }
+    }
+    Err(io::Error::from_raw_os_error(libc::EEXIST))
+}
+
+/// Reopens an existing temp file for writing, refusing a symlink or anything that is not a
+/// regular file with a single link (so nothing planted in its place gets written).
+pub fn reopen_temp(temp: &Path) -> io::Result<File> {
+    let c = cstr(temp.as_os_str())?;
+    // SAFETY: valid NUL-terminated path.
+    let fd = unsafe {
+        libc::open(
+            c.as_ptr(),
+            libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fresh descriptor we own.
+    let file = unsafe { File::from_raw_fd(fd) };
+    let meta = file.metadata()?;
+    use std::os::unix::fs::MetadataExt;
+    if !meta.file_type().is_file() || meta.nlink() != 1 {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    Ok(file)
+}
+
+/// Renames `temp` to `destination` (same directory) atomically, replacing what is there; then
+/// makes the rename durable by syncing the directory.
+pub fn rename_into_place(temp: &Path, destination: &Path) -> io::Result<()> {
+    let (dir, final_name) = split(destination)?;
+    let (temp_dir, temp_name) = split(temp)?;
+    if temp_dir != dir {
+        return Err(io::Error::from_raw_os_error(libc::EXDEV));
+    }
+    let dirfd = open_dir(dir)?;
+    let from = cstr(temp_name)?;
+    let to = cstr(final_name)?;
+    // SAFETY: valid descriptors and NUL-terminated names.
+    let rc = unsafe {
+        libc::renameat(
+            dirfd.as_raw_fd(),
+            from.as_ptr(),
+            dirfd.as_raw_fd(),
+            to.as_ptr(),
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: valid descriptor.
+    unsafe { libc::fsync(dirfd.as_raw_fd()) };
+    Ok(())
+}
+
+/// Deletes a temp file; one that is already gone counts as deleted.
+pub fn remove_temp(temp: &Path) -> io::Result<()> {
+    let (dir, name) = split(temp)?;
+    let dirfd = open_dir(dir)?;
+    let c = cstr(name)?;
+    // SAFETY: valid descriptor and NUL-terminated name.
+    let rc = unsafe { libc::unlinkat(dirfd.as_raw_fd(), c.as_ptr(), 0) };
+    if rc == 0 {
+        return Ok(());
+    }
+    let err = io::Error::last_os_error();
+    if err.raw_os_error() == Some(libc::ENOENT) {
+        Ok(())
+    } else {
+        Err(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn scratch(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("bgcopy-fsx-{tag}-{}", random_hex().unwrap()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn temp_then_rename_replaces_a_planted_symlink_without_following_it() {
+        let dir = scratch("rename");
+        let victim = dir.join("victim");
+        std::fs::write(&victim, b"keep").unwrap();
+        let dest = dir.join("out");
+        std::os::unix::fs::symlink(&victim, &dest).unwrap();
+        let (mut f, temp) = create_temp(&dest).unwrap();
+        f.write_all(b"new").unwrap();
+        drop(f);
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&temp).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        rename_into_place(&temp, &dest).unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"new");
+        assert!(!std::fs::symlink_metadata(&dest)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn reopen_refuses_a_symlink_and_remove_tolerates_missing() {
+        let dir = scratch("reopen");
+        let target = dir.join("target");
+        std::fs::write(&target, b"x").unwrap();
+        let link = dir.join(".bgcopy-link.tmp");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(reopen_temp(&link).is_err());
+        remove_temp(&dir.join("missing")).unwrap();
+        let dest_dir = dir.join("isdir");
+        std::fs::create_dir(&dest_dir).unwrap();
+        let (_, temp) = create_temp(&dest_dir).unwrap();
+        assert!(rename_into_place(&temp, &dest_dir).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
