@@ -109,8 +109,31 @@ pub fn reopen_temp(temp: &Path) -> io::Result<File> {
     Ok(file)
 }
 
-/// Renames `temp` to `destination` (same directory) atomically, replacing what is there; then
-/// makes the rename durable by syncing the directory.
+/// Flushes to disk everything written on the file system that holds `dir` (one `syncfs` call),
+/// so temp files written without per-file fsyncs are durable before they are renamed into
+/// place: a crash after the rename can never show a final file with missing bytes.
+pub fn sync_filesystem(dir: &Path) -> io::Result<()> {
+    let dirfd = open_dir(dir)?;
+    // SAFETY: valid descriptor.
+    if unsafe { libc::syncfs(dirfd.as_raw_fd()) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Makes the renames done in `dir` durable.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    let dirfd = open_dir(dir)?;
+    // SAFETY: valid descriptor.
+    if unsafe { libc::fsync(dirfd.as_raw_fd()) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Renames `temp` to `destination` (same directory) atomically, replacing what is there. The
+/// caller syncs the file system before ([`sync_filesystem`]) and the directory after
+/// ([`sync_dir`]), once for many files.
 pub fn rename_into_place(temp: &Path, destination: &Path) -> io::Result<()> {
     let (dir, final_name) = split(destination)?;
     let (temp_dir, temp_name) = split(temp)?;
@@ -132,8 +155,6 @@ pub fn rename_into_place(temp: &Path, destination: &Path) -> io::Result<()> {
     if rc != 0 {
         return Err(io::Error::last_os_error());
     }
-    // SAFETY: valid descriptor.
-    unsafe { libc::fsync(dirfd.as_raw_fd()) };
     Ok(())
 }
 

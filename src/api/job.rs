@@ -143,6 +143,7 @@ impl JobRef {
         if let Some(target) = target {
             rt.rec.error = None;
             rt.rec.active_ms = 0;
+            rt.retry_at = None;
             rt.rec.set_state(target, now_ms());
         }
         drop(rt);
@@ -232,6 +233,17 @@ impl JobRef {
                 })
                 .collect()
         };
+        // Make the transferred bytes durable once, before any rename can expose them.
+        let mut dirs: Vec<&Path> = plan
+            .iter()
+            .filter(|p| p.keep)
+            .filter_map(|p| p.local.parent())
+            .collect();
+        dirs.sort();
+        dirs.dedup();
+        for dir in &dirs {
+            let _ = fsx::sync_filesystem(dir);
+        }
         let mut renamed = Vec::new();
         let mut discarded = Vec::new();
         let mut undeleted = Vec::new();
@@ -262,6 +274,9 @@ impl JobRef {
                     discarded.push(p.index);
                 }
             }
+        }
+        for dir in &dirs {
+            let _ = fsx::sync_dir(dir);
         }
         let mut rt = self.job.lock();
         let now = now_ms();
@@ -438,6 +453,22 @@ impl JobRef {
     /// GetMaximumDownloadTime.
     pub fn max_download_time(&self) -> u32 {
         self.get(|rt| rt.rec.max_download_time_s)
+    }
+
+    /// SetSecurityFlags (spec §3.10): `BG_SSL_IGNORE_CERT_CN_INVALID`, `BG_SSL_IGNORE_UNKNOWN_CA`
+    /// and the redirect policy. Flags libcurl cannot honour on their own (CRL check, ignore
+    /// date, ignore usage) and unknown bits → `E_NOTIMPL`; an invalid redirect policy →
+    /// `E_NOTIMPL`. Applies from the next request.
+    pub fn set_security_flags(&self, flags: u32) -> Result<bg_hresult> {
+        use crate::transport::http::{REDIRECT_DISALLOW, REDIRECT_MASK, SUPPORTED_SECURITY_FLAGS};
+        if flags & !SUPPORTED_SECURITY_FLAGS != 0 || flags & REDIRECT_MASK > REDIRECT_DISALLOW {
+            return Err(Error::NotImpl("security flag not supported"));
+        }
+        self.set(|rt| rt.rec.security_flags = flags)
+    }
+    /// GetSecurityFlags.
+    pub fn security_flags(&self) -> u32 {
+        self.get(|rt| rt.rec.security_flags)
     }
 
     /// Test hook: hold the transfer when file `index` reaches `offset` bytes (`None` releases).

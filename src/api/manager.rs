@@ -16,6 +16,12 @@ pub const MEMORY: &str = ":memory:";
 
 /// `BG_OPTION_MAX_BACKGROUND_TRANSFERS`: background jobs transferring at once.
 pub(crate) const OPTION_MAX_BACKGROUND_TRANSFERS: i32 = 1;
+/// `BG_OPTION_MAX_CONNECTIONS_PER_HOST`.
+pub(crate) const OPTION_MAX_CONNECTIONS_PER_HOST: i32 = 2;
+/// `BG_OPTION_STALL_TIMEOUT_MS`.
+pub(crate) const OPTION_STALL_TIMEOUT_MS: i32 = 6;
+/// `BG_OPTION_RETRY_DELAY_FLOOR_MS`.
+pub(crate) const OPTION_RETRY_DELAY_FLOOR_MS: i32 = 7;
 
 /// Managers open in this process, by canonical state directory: a second open of the same
 /// directory shares the first one's engine and jobs.
@@ -219,25 +225,44 @@ impl Manager {
 
     /// Reads a manager option (`E_INVALIDARG` for an unknown one).
     pub fn get_option(&self, option: i32) -> Result<u64> {
-        match option {
-            OPTION_MAX_BACKGROUND_TRANSFERS => Ok(self.engine.max_background()),
-            _ => Err(Error::InvalidArg("unknown manager option")),
-        }
+        let o = self.engine.options();
+        Ok(match option {
+            OPTION_MAX_BACKGROUND_TRANSFERS => o.max_background,
+            OPTION_MAX_CONNECTIONS_PER_HOST => o.max_host_connections,
+            OPTION_STALL_TIMEOUT_MS => o.stall_timeout_ms,
+            OPTION_RETRY_DELAY_FLOOR_MS => o.retry_floor_ms,
+            _ => return Err(Error::InvalidArg("unknown manager option")),
+        })
     }
 
     /// Sets a manager option; unknown option or value out of range → `E_INVALIDARG`.
     pub fn set_option(&self, option: i32, value: u64) -> Result<()> {
+        let mut o = self.engine.options();
+        let in_range = |lo: u64, hi: u64, what: &'static str| {
+            if (lo..=hi).contains(&value) {
+                Ok(value)
+            } else {
+                Err(Error::InvalidArg(what))
+            }
+        };
         match option {
             OPTION_MAX_BACKGROUND_TRANSFERS => {
-                if value == 0 || value > crate::engine::MAX_BACKGROUND_TRANSFERS_LIMIT {
-                    return Err(Error::InvalidArg(
-                        "max background transfers must be 1..=256",
-                    ));
-                }
-                self.engine.set_max_background(value);
-                Ok(())
+                o.max_background = in_range(1, 256, "max background transfers must be 1..=256")?
             }
-            _ => Err(Error::InvalidArg("unknown manager option")),
+            OPTION_MAX_CONNECTIONS_PER_HOST => {
+                o.max_host_connections =
+                    in_range(1, 256, "max connections per host must be 1..=256")?
+            }
+            OPTION_STALL_TIMEOUT_MS => {
+                o.stall_timeout_ms =
+                    in_range(10, 86_400_000, "stall timeout must be 10 ms..=1 day")?
+            }
+            OPTION_RETRY_DELAY_FLOOR_MS => {
+                o.retry_floor_ms = in_range(0, 86_400_000, "retry floor must be 0..=1 day")?
+            }
+            _ => return Err(Error::InvalidArg("unknown manager option")),
         }
+        self.engine.set_options(o);
+        Ok(())
     }
 }

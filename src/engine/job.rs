@@ -6,17 +6,30 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-/// One run of a job's worker. Setting `stop` (always under the job lock) tells the worker to
-/// leave at its next step without touching the job's state again.
-#[derive(Default)]
+/// Wakes the thread that runs a transfer so it notices a stop at once.
+pub type Waker = Arc<dyn Fn() + Send + Sync>;
+
+/// One run of a job's transfer. Setting `stop` (always under the job lock) tells the transfer
+/// to leave at its next step without touching the job's state again.
 pub struct RunControl {
     stop: AtomicBool,
+    waker: Waker,
 }
 
 impl RunControl {
-    /// Asks the worker to stop.
+    /// A run whose stop wakes the transfer thread through `waker` (lock-free: it may be
+    /// called with the job lock held).
+    pub fn new(waker: Waker) -> Arc<Self> {
+        Arc::new(RunControl {
+            stop: AtomicBool::new(false),
+            waker,
+        })
+    }
+
+    /// Asks the transfer to stop, and wakes the thread that runs it.
     pub fn stop(&self) {
         self.stop.store(true, Ordering::SeqCst);
+        (self.waker)();
     }
     /// Whether the worker has been asked to stop.
     pub fn stopped(&self) -> bool {
@@ -36,6 +49,12 @@ pub struct Runtime {
     pub busy: bool,
     /// Test hook: hold the transfer when file `.0` reaches offset `.1`.
     pub hold: Option<(u32, u64)>,
+    /// When a job in TRANSIENT_ERROR is retried (T13).
+    pub retry_at: Option<Instant>,
+    /// Since when the job has made no progress, counted from its first transient error (T14).
+    pub no_progress_since: Option<Instant>,
+    /// Restarts from zero of the current file in a row (a server that keeps changing).
+    pub restarts: u32,
 }
 
 impl Runtime {
@@ -69,6 +88,9 @@ impl Job {
                 worker_active: false,
                 busy: false,
                 hold: None,
+                retry_at: None,
+                no_progress_since: None,
+                restarts: 0,
             }),
             changed: Condvar::new(),
         })
@@ -103,6 +125,8 @@ impl Job {
         }
         guard.busy = true;
         guard.stop_run();
+        // A transfer held by a test hook waits on this condition variable.
+        self.notify();
         while guard.worker_active {
             self.wait(guard, None);
         }

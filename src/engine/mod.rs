@@ -1,11 +1,15 @@
-//! The engine: a scheduler thread that picks QUEUED jobs by priority and starts their
-//! transfers, within the manager's concurrency limit. No C call ever waits for a transfer; the
-//! callers only change job state and wake the scheduler.
+//! The engine: a scheduler thread that picks QUEUED jobs by priority and starts their runs
+//! within the manager's limits, retries jobs in TRANSIENT_ERROR when their delay is over, and
+//! owns the HTTP thread. No C call ever waits for a transfer; callers change job state and wake
+//! the scheduler.
 //!
-//! Lock order: the scheduler lock may be held while a job lock is taken, never the reverse.
+//! Lock order: scheduler lock, then a job lock, then the options lock. The HTTP thread's waker
+//! takes no lock.
 
+mod copy;
+pub mod http;
 pub mod job;
-mod worker;
+mod runner;
 
 pub use job::{Job, RunControl, Runtime};
 
@@ -13,22 +17,37 @@ use crate::model::{JobState, Priority};
 use parking_lot::{Condvar, Mutex};
 use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
+use std::time::Instant;
 
-/// Default number of background (HIGH/NORMAL/LOW) jobs transferring at once.
-pub(crate) const DEFAULT_MAX_BACKGROUND_TRANSFERS: u64 = 4;
-/// Upper bound for `BG_OPTION_MAX_BACKGROUND_TRANSFERS`.
-pub(crate) const MAX_BACKGROUND_TRANSFERS_LIMIT: u64 = 256;
+/// Engine settings (the manager options that exist so far).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// Background (HIGH/NORMAL/LOW) jobs transferring at once.
+    pub max_background: u64,
+    /// Connections libcurl opens to one host at most.
+    pub max_host_connections: u64,
+    /// A transfer that receives nothing for this long fails with a transient `BG_E_TIMEOUT`.
+    pub stall_timeout_ms: u64,
+    /// No retry happens sooner than this (BITS: 5 s); tests lower it.
+    pub retry_floor_ms: u64,
+}
 
-struct Running {
-    thread: JoinHandle<()>,
-    foreground: bool,
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            max_background: 4,
+            max_host_connections: 6,
+            stall_timeout_ms: 300_000,
+            retry_floor_ms: 5_000,
+        }
+    }
 }
 
 struct Sched {
-    /// Jobs the scheduler knows, in the order they were queued (FIFO within a priority).
+    /// Jobs the scheduler knows, in the order they were created (FIFO within a priority).
     jobs: Vec<Arc<Job>>,
-    running: Vec<Running>,
-    max_background: u64,
+    /// Jobs with a run in progress, and whether each is foreground.
+    running: Vec<(Arc<Job>, bool)>,
     shutdown: bool,
 }
 
@@ -36,28 +55,53 @@ struct Sched {
 pub struct Engine {
     sched: Mutex<Sched>,
     wake: Condvar,
+    options: Mutex<Options>,
+    http: once_cell::sync::OnceCell<http::HttpDriver>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Engine {
-    /// Starts the scheduler thread.
+    /// Starts the scheduler and HTTP threads.
     pub fn start() -> std::io::Result<Arc<Engine>> {
         let engine = Arc::new(Engine {
             sched: Mutex::new(Sched {
                 jobs: Vec::new(),
                 running: Vec::new(),
-                max_background: DEFAULT_MAX_BACKGROUND_TRANSFERS,
                 shutdown: false,
             }),
             wake: Condvar::new(),
+            options: Mutex::new(Options::default()),
+            http: once_cell::sync::OnceCell::new(),
             thread: Mutex::new(None),
         });
+        let driver = http::HttpDriver::start(Arc::downgrade(&engine))?;
+        let _ = engine.http.set(driver);
         let weak = Arc::downgrade(&engine);
         let thread = std::thread::Builder::new()
             .name("bgcopy-scheduler".into())
-            .spawn(move || scheduler_loop(weak))?;
-        *engine.thread.lock() = Some(thread);
+            .spawn(move || {
+                let _ = crate::ffi::boundary::guard(|| scheduler_loop(weak));
+            });
+        match thread {
+            Ok(thread) => *engine.thread.lock() = Some(thread),
+            Err(e) => {
+                engine.http().shutdown();
+                return Err(e);
+            }
+        }
         Ok(engine)
+    }
+
+    /// The HTTP thread.
+    pub(crate) fn http(&self) -> &http::HttpDriver {
+        self.http
+            .get()
+            .expect("the HTTP driver is set when the engine starts")
+    }
+
+    /// A waker for a new run: stopping the run interrupts the HTTP thread's wait.
+    pub(crate) fn waker(&self) -> job::Waker {
+        self.http().waker()
     }
 
     /// Makes a job known to the scheduler (at creation or when found again).
@@ -68,46 +112,51 @@ impl Engine {
         }
     }
 
-    /// Tells the scheduler that something changed (a job was queued, a worker left).
+    /// Tells the scheduler that something changed (a job was queued, a run ended).
     pub fn wake(&self) {
         let _sched = self.sched.lock();
         self.wake.notify_all();
     }
 
-    /// The concurrency limit for background jobs.
-    pub fn max_background(&self) -> u64 {
-        self.sched.lock().max_background
+    /// The current settings.
+    pub fn options(&self) -> Options {
+        *self.options.lock()
     }
 
-    /// Changes the concurrency limit; takes effect at the next scheduling round.
-    pub fn set_max_background(&self, value: u64) {
-        self.sched.lock().max_background = value;
-        self.wake.notify_all();
+    /// Changes the settings; they take effect at once.
+    pub fn set_options(&self, options: Options) {
+        let old = std::mem::replace(&mut *self.options.lock(), options);
+        if old.max_host_connections != options.max_host_connections {
+            self.http()
+                .set_max_host_connections(options.max_host_connections as usize);
+        }
+        self.wake();
+        self.http().wake();
     }
 
-    /// Stops every transfer and joins the scheduler and the workers. Jobs keep their states;
-    /// temp files stay for a later resume. Idempotent.
+    /// Stops every transfer and joins the engine's threads. Jobs keep their states; temp files
+    /// stay for a later resume. Idempotent.
     pub fn shutdown(&self) {
-        let running = {
+        let jobs = {
             let mut sched = self.sched.lock();
             sched.shutdown = true;
-            for job in &sched.jobs {
-                job.lock().stop_run();
-            }
             self.wake.notify_all();
-            std::mem::take(&mut sched.running)
+            sched.jobs.clone()
         };
-        for r in running {
-            let _ = r.thread.join();
+        for job in &jobs {
+            job.lock().stop_run();
+            job.notify();
         }
-        let thread = self.thread.lock().take();
-        if let Some(thread) = thread {
+        self.http().shutdown();
+        if let Some(thread) = self.thread.lock().take() {
             let _ = thread.join();
         }
-        // A worker still joining may have been started just before shutdown was seen.
-        let late = std::mem::take(&mut self.sched.lock().running);
-        for r in late {
-            let _ = r.thread.join();
+        // Copy threads leave at their next chunk; wait until none touches a file any more.
+        for job in &jobs {
+            let mut rt = job.lock();
+            while rt.worker_active {
+                job.wait(&mut rt, None);
+            }
         }
     }
 }
@@ -121,15 +170,28 @@ fn scheduler_loop(engine: Weak<Engine>) {
         if sched.shutdown {
             return;
         }
-        // Reap workers that have left; joining a finished thread does not block.
-        let (done, still): (Vec<_>, Vec<_>) = std::mem::take(&mut sched.running)
-            .into_iter()
-            .partition(|r| r.thread.is_finished());
-        sched.running = still;
-        for r in done {
-            let _ = r.thread.join();
-        }
         sched.jobs.retain(|j| !j.lock().rec.state.is_final());
+        sched.running.retain(|(j, _)| j.lock().worker_active);
+
+        // T13: retry jobs whose delay in TRANSIENT_ERROR is over.
+        let now = Instant::now();
+        let mut next_retry: Option<Instant> = None;
+        for job in &sched.jobs {
+            let mut rt = job.lock();
+            if rt.rec.state != JobState::TransientError {
+                continue;
+            }
+            match rt.retry_at {
+                Some(at) if at <= now => {
+                    rt.retry_at = None;
+                    rt.rec.set_state(JobState::Queued, crate::model::now_ms());
+                    drop(rt);
+                    job.notify();
+                }
+                Some(at) => next_retry = Some(next_retry.map_or(at, |n| n.min(at))),
+                None => {}
+            }
+        }
 
         let mut candidates: Vec<(Priority, usize, Arc<Job>)> = sched
             .jobs
@@ -142,19 +204,25 @@ fn scheduler_loop(engine: Weak<Engine>) {
             })
             .collect();
         candidates.sort_by_key(|(priority, order, _)| (*priority, *order));
-        let mut background = sched.running.iter().filter(|r| !r.foreground).count() as u64;
+        let max_background = engine.options().max_background;
+        let mut background = sched.running.iter().filter(|(_, fg)| !fg).count() as u64;
         for (priority, _, job) in candidates {
             let foreground = priority == Priority::Foreground;
-            if !foreground && background >= sched.max_background {
+            if !foreground && background >= max_background {
                 continue;
             }
-            if let Some(thread) = worker::start(&engine, &job) {
+            if runner::start(&engine, &job) {
                 if !foreground {
                     background += 1;
                 }
-                sched.running.push(Running { thread, foreground });
+                sched.running.push((job, foreground));
             }
         }
-        engine.wake.wait(&mut sched);
+        match next_retry {
+            Some(at) => {
+                engine.wake.wait_until(&mut sched, at);
+            }
+            None => engine.wake.wait(&mut sched),
+        }
     }
 }

@@ -499,3 +499,24 @@ pub unsafe extern "C" fn bg_job_get_maximum_download_time(
 ) -> bg_hresult {
     get_into(job, out_seconds, |j| Ok(j.max_download_time()))
 }
+
+/// Sets the job's security flags (BITS SetSecurityFlags): BG_SSL_IGNORE_CERT_CN_INVALID,
+/// BG_SSL_IGNORE_UNKNOWN_CA, one BG_HTTP_REDIRECT_POLICY_* value and
+/// BG_HTTP_REDIRECT_POLICY_ALLOW_HTTPS_TO_HTTP. Default 0: certificates fully verified,
+/// redirects followed, https → http refused. Applies from the job's next request.
+///
+/// Thread-safe. Returns S_OK; E_HANDLE; E_NOTIMPL for flags bgcopy does not implement
+/// (BITS' CRL check 0x1, ignore date 0x4, ignore usage 0x10, unknown bits, redirect policy
+/// values above DISALLOW); BG_E_INVALID_STATE when ACKNOWLEDGED or CANCELLED.
+#[no_mangle]
+pub extern "C" fn bg_job_set_security_flags(job: bg_job, flags: u32) -> bg_hresult {
+    with_job(job, |j| j.set_security_flags(flags))
+}
+
+/// Reads the job's security flags.
+///
+/// Thread-safe. Returns S_OK; E_HANDLE; E_INVALIDARG when `out_flags` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn bg_job_get_security_flags(job: bg_job, out_flags: *mut u32) -> bg_hresult {
+    get_into(job, out_flags, |j| Ok(j.security_flags()))
+}

@@ -127,6 +127,33 @@ pub const BG_NOTIFY_FILE_TRANSFERRED: u32 = 0x10;
 /// Manager option 1: background (HIGH/NORMAL/LOW) jobs transferring at once; default 4,
 /// 1..=256. Foreground jobs are never limited.
 pub const BG_OPTION_MAX_BACKGROUND_TRANSFERS: i32 = 1;
+/// Manager option 2: connections to one host at most (libcurl's limit, shared by every job of
+/// the manager); default 6, 1..=256.
+pub const BG_OPTION_MAX_CONNECTIONS_PER_HOST: i32 = 2;
+/// Manager option 6: a transfer that receives nothing for this many milliseconds (connecting
+/// included) fails with a transient BG_E_TIMEOUT and is retried; default 300,000 (5 minutes,
+/// BITS' response timeout), 10..=86,400,000.
+pub const BG_OPTION_STALL_TIMEOUT_MS: i32 = 6;
+/// Manager option 7: no retry from TRANSIENT_ERROR happens sooner than this many milliseconds,
+/// whatever the job's MinimumRetryDelay (BITS raises delays under 5 s to 5 s); default 5,000,
+/// 0..=86,400,000. Tests lower it.
+pub const BG_OPTION_RETRY_DELAY_FLOOR_MS: i32 = 7;
+
+/// Security flag 0x2: accept a server certificate issued for another host name.
+pub const BG_SSL_IGNORE_CERT_CN_INVALID: u32 = 0x2;
+/// Security flag 0x8: accept a server certificate from an unknown authority. This turns off
+/// every check of the certificate chain (libcurl cannot keep date checks alone).
+pub const BG_SSL_IGNORE_UNKNOWN_CA: u32 = 0x8;
+/// Redirect policy 0x0000 (default): follow redirects; the remote name stays as given.
+pub const BG_HTTP_REDIRECT_POLICY_ALLOW_SILENT: u32 = 0x0000;
+/// Redirect policy 0x0100: follow redirects and change the file's remote name to the final URL.
+pub const BG_HTTP_REDIRECT_POLICY_ALLOW_REPORT: u32 = 0x0100;
+/// Redirect policy 0x0200: a redirect is a fatal error (the 3xx status as BG_E_HTTP_ERROR_3xx).
+pub const BG_HTTP_REDIRECT_POLICY_DISALLOW: u32 = 0x0200;
+/// Mask of the redirect policy bits.
+pub const BG_HTTP_REDIRECT_POLICY_MASK: u32 = 0x0700;
+/// Flag 0x0800: allow a redirect from https to http (refused by default).
+pub const BG_HTTP_REDIRECT_POLICY_ALLOW_HTTPS_TO_HTTP: u32 = 0x0800;
 
 #[cfg(test)]
 mod tests {

@@ -42,9 +42,9 @@ pub struct FileRecord {
     pub discarded: bool,
     /// The temp file beside the destination, once the transfer has created it.
     pub temp_path: Option<PathBuf>,
-    /// What the source looked like when the temp file was started (size, modification time in
-    /// ns), so a resume can tell whether it still continues the same content.
-    pub validator: Option<(u64, i128)>,
+    /// What the source looked like when the temp file was started, so a resume can tell
+    /// whether it still continues the same content.
+    pub validator: Option<Validator>,
 }
 
 impl FileRecord {
@@ -62,6 +62,34 @@ impl FileRecord {
             temp_path: None,
             validator: None,
         }
+    }
+}
+
+/// What identifies one version of a remote file (spec §6.3): its size and validators.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Validator {
+    /// Size in bytes, when the source said.
+    pub size: Option<u64>,
+    /// The entity tag, as sent (strong or `W/` weak).
+    pub etag: Option<String>,
+    /// `Last-Modified` (HTTP) or the modification time in ns (local files).
+    pub last_modified: Option<String>,
+}
+
+impl Validator {
+    /// The value to send in `If-Range`: a strong ETag, else Last-Modified (weak tags cannot be
+    /// used for ranges, RFC 9110 §13.1.5).
+    pub fn if_range(&self) -> Option<&str> {
+        match &self.etag {
+            Some(tag) if !tag.starts_with("W/") => Some(tag),
+            _ => self.last_modified.as_deref(),
+        }
+    }
+
+    /// Whether a partial temp file of this version may be continued: only with a known size
+    /// and a validator that makes the server refuse to splice another version.
+    pub fn resumable(&self) -> bool {
+        self.size.is_some() && self.if_range().is_some()
     }
 }
 
@@ -103,6 +131,8 @@ pub struct JobRecord {
     pub no_progress_timeout_s: u32,
     /// MaxDownloadTime in seconds.
     pub max_download_time_s: u32,
+    /// `BG_SSL_*` and `BG_HTTP_REDIRECT_POLICY_*` flags (spec §3.10); 0 by default.
+    pub security_flags: u32,
     /// The error object, present only in ERROR / TRANSIENT_ERROR.
     pub error: Option<JobError>,
     /// Transitions to (TRANSIENT_)ERROR so far; never reset.
@@ -132,6 +162,7 @@ impl JobRecord {
             min_retry_delay_s: DEFAULT_MIN_RETRY_DELAY_S,
             no_progress_timeout_s: DEFAULT_NO_PROGRESS_TIMEOUT_S,
             max_download_time_s: DEFAULT_MAX_DOWNLOAD_TIME_S,
+            security_flags: 0,
             error: None,
             error_count: 0,
             creation_time: now,
@@ -183,6 +214,33 @@ impl JobRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn validators() {
+        let strong = Validator {
+            size: Some(5),
+            etag: Some("\"a\"".into()),
+            last_modified: Some("lm".into()),
+        };
+        assert_eq!(strong.if_range(), Some("\"a\""));
+        assert!(strong.resumable());
+        let weak = Validator {
+            etag: Some("W/\"a\"".into()),
+            ..strong.clone()
+        };
+        assert_eq!(weak.if_range(), Some("lm"));
+        let none = Validator {
+            size: Some(5),
+            etag: Some("W/\"a\"".into()),
+            last_modified: None,
+        };
+        assert!(!none.resumable());
+        assert!(!Validator {
+            size: None,
+            ..strong
+        }
+        .resumable());
+    }
 
     #[test]
     fn new_job_defaults_and_progress() {

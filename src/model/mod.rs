@@ -4,11 +4,12 @@
 pub mod guid;
 pub mod job;
 pub mod limits;
+pub mod retry;
 pub mod state;
 pub mod url;
 
 pub use guid::Guid;
-pub use job::{FileRecord, JobError, JobRecord};
+pub use job::{FileRecord, JobError, JobRecord, Validator};
 pub use state::{JobState, JobType, Method, Priority};
 
 /// Milliseconds since the Unix epoch, UTC (the unit of every time in the C API).

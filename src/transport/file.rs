@@ -2,6 +2,7 @@
 
 use super::TransferError;
 use crate::hresult::{hresult_from_io, BG_ERROR_CONTEXT_REMOTE_FILE, BG_E_WIN32_DIRECTORY};
+use crate::model::Validator;
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -14,8 +15,8 @@ pub struct Source {
     pub path: PathBuf,
     /// Its size in bytes.
     pub size: u64,
-    /// Size and modification time (ns), compared on resume to detect a changed source.
-    pub validator: (u64, i128),
+    /// Size and modification time, compared on resume to detect a changed source.
+    pub validator: Validator,
 }
 
 fn remote_error(path: &Path, err: &std::io::Error) -> TransferError {
@@ -24,6 +25,7 @@ fn remote_error(path: &Path, err: &std::io::Error) -> TransferError {
         code: hresult_from_io(err),
         transient: false,
         description: format!("cannot read the source file {}: {err}", path.display()),
+        retry_after_s: None,
     }
 }
 
@@ -40,6 +42,7 @@ pub fn open(candidates: &[PathBuf]) -> Result<Source, TransferError> {
                         code: BG_E_WIN32_DIRECTORY,
                         transient: false,
                         description: format!("the source {} is not a regular file", path.display()),
+                        retry_after_s: None,
                     });
                 }
                 let mtime =
@@ -48,7 +51,11 @@ pub fn open(candidates: &[PathBuf]) -> Result<Source, TransferError> {
                     file,
                     path: path.clone(),
                     size: meta.len(),
-                    validator: (meta.len(), mtime),
+                    validator: Validator {
+                        size: Some(meta.len()),
+                        etag: None,
+                        last_modified: Some(mtime.to_string()),
+                    },
                 });
             }
             Err(err) => {

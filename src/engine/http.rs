@@ -1,0 +1,298 @@
+//! The HTTP thread: every HTTP(S) transfer of a manager runs here, on one libcurl multi handle,
+//! so many concurrent jobs cost one thread and share one connection cache (keep-alive across
+//! files and jobs). It also detects stalls: a transfer that receives nothing for the manager's
+//! stall timeout fails with a transient `BG_E_TIMEOUT` instead of hanging.
+
+use super::job::{Job, RunControl};
+use super::runner::{self, FileOutcome};
+use super::Engine;
+use crate::ffi::boundary;
+use crate::hresult::{BG_ERROR_CONTEXT_GENERAL_TRANSPORT, BG_E_TIMEOUT};
+use crate::model::retry::Failure;
+use crate::model::Validator;
+use crate::transport::http::{self, Download, Outcome, Request, Sink};
+use crate::transport::TransferError;
+use curl::multi::{Easy2Handle, Multi, MultiWaker};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Weak};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// A file to fetch.
+pub struct Transfer {
+    /// The job.
+    pub job: Arc<Job>,
+    /// The run it belongs to.
+    pub run: Arc<RunControl>,
+    /// Which file.
+    pub index: usize,
+    /// Its URL.
+    pub url: String,
+}
+
+enum Cmd {
+    Start(Transfer),
+    MaxHostConnections(usize),
+    Shutdown,
+}
+
+/// The handle other threads use to reach the HTTP thread.
+pub struct HttpDriver {
+    tx: parking_lot::Mutex<Sender<Cmd>>,
+    waker: Arc<MultiWaker>,
+    thread: parking_lot::Mutex<Option<JoinHandle<()>>>,
+}
+
+impl HttpDriver {
+    /// Starts the HTTP thread for `engine`.
+    pub(super) fn start(engine: Weak<Engine>) -> std::io::Result<HttpDriver> {
+        let (tx, rx) = mpsc::channel();
+        let (waker_tx, waker_rx) = mpsc::sync_channel(1);
+        let thread = std::thread::Builder::new()
+            .name("bgcopy-http".into())
+            .spawn(move || {
+                let multi = Multi::new();
+                let _ = waker_tx.send(multi.waker());
+                let _ = boundary::guard(|| run(engine, multi, rx));
+            })?;
+        let waker = waker_rx
+            .recv()
+            .map_err(|_| std::io::Error::other("the HTTP thread did not start"))?;
+        Ok(HttpDriver {
+            tx: parking_lot::Mutex::new(tx),
+            waker: Arc::new(waker),
+            thread: parking_lot::Mutex::new(Some(thread)),
+        })
+    }
+
+    fn send(&self, cmd: Cmd) {
+        let _ = self.tx.lock().send(cmd);
+        self.wake();
+    }
+
+    /// Hands a file to the HTTP thread.
+    pub fn submit(&self, transfer: Transfer) {
+        self.send(Cmd::Start(transfer));
+    }
+
+    /// Wakes the HTTP thread (lock-free; safe with any lock held).
+    pub fn wake(&self) {
+        let _ = self.waker.wakeup();
+    }
+
+    /// A waker for runs, so stopping one interrupts the HTTP thread's wait.
+    pub fn waker(&self) -> Arc<dyn Fn() + Send + Sync> {
+        let w = self.waker.clone();
+        Arc::new(move || {
+            let _ = w.wakeup();
+        })
+    }
+
+    /// Sets libcurl's limit of connections per host.
+    pub fn set_max_host_connections(&self, n: usize) {
+        self.send(Cmd::MaxHostConnections(n));
+    }
+
+    /// Stops every transfer (each ends as stopped) and joins the thread.
+    pub fn shutdown(&self) {
+        self.send(Cmd::Shutdown);
+        if let Some(t) = self.thread.lock().take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The engine's side of a download: progress into the job record.
+struct JobSink {
+    engine: Weak<Engine>,
+    job: Arc<Job>,
+    run: Arc<RunControl>,
+    index: usize,
+    last: Instant,
+}
+
+impl Sink for JobSink {
+    fn begin(&mut self, start: u64, total: Option<u64>, validator: &Validator) {
+        let mut rt = self.job.lock();
+        if self.run.stopped() {
+            return;
+        }
+        let f = &mut rt.rec.files[self.index];
+        f.bytes_transferred = start;
+        f.bytes_total = total.unwrap_or(crate::model::job::SIZE_UNKNOWN);
+        f.validator = Some(validator.clone());
+        rt.rec
+            .set_state(crate::model::JobState::Transferring, crate::model::now_ms());
+        drop(rt);
+        self.job.notify();
+    }
+
+    fn progress(&mut self, pos: u64) -> bool {
+        let Some(engine) = self.engine.upgrade() else {
+            return false;
+        };
+        let now = Instant::now();
+        let go = runner::progress(
+            &engine,
+            &mut self.job.lock(),
+            &self.run,
+            self.index,
+            pos,
+            now.duration_since(self.last),
+        );
+        self.last = now;
+        self.job.notify();
+        go
+    }
+}
+
+struct Active {
+    handle: Easy2Handle<Download>,
+    job: Arc<Job>,
+    run: Arc<RunControl>,
+    index: usize,
+}
+
+fn run(engine: Weak<Engine>, mut multi: Multi, rx: Receiver<Cmd>) {
+    let mut slots: Vec<Option<Active>> = Vec::new();
+    loop {
+        let Some(strong) = engine.upgrade() else {
+            return;
+        };
+        let mut shutdown = false;
+        while let Ok(cmd) = rx.try_recv() {
+            match cmd {
+                Cmd::Start(t) => start(&strong, &multi, &mut slots, t),
+                Cmd::MaxHostConnections(n) => {
+                    let _ = multi.set_max_host_connections(n);
+                }
+                Cmd::Shutdown => shutdown = true,
+            }
+        }
+        let stall = Duration::from_millis(strong.options().stall_timeout_ms.max(1));
+        for token in 0..slots.len() {
+            let Some(a) = &slots[token] else { continue };
+            let outcome = if shutdown || a.run.stopped() {
+                Some(None)
+            } else if a.handle.get_ref().last_activity().elapsed() > stall {
+                Some(Some(TransferError::new(
+                    Failure {
+                        context: BG_ERROR_CONTEXT_GENERAL_TRANSPORT,
+                        code: BG_E_TIMEOUT,
+                        transient: true,
+                    },
+                    format!(
+                        "no data for {} ms from {}",
+                        stall.as_millis(),
+                        http::redact(&a.job.lock().rec.files[a.index].remote_name)
+                    ),
+                )))
+            } else {
+                None
+            };
+            if let Some(failure) = outcome {
+                let a = slots[token].take().expect("slot checked above");
+                let _ = multi.remove2(a.handle); // drops the handler, closing the temp file
+                let outcome = failure.map_or(FileOutcome::Stopped, FileOutcome::Failed);
+                runner::finished(&strong, &a.job, &a.run, a.index, outcome);
+            }
+        }
+        if shutdown {
+            return;
+        }
+        let _ = multi.perform();
+        let mut done = Vec::new();
+        multi.messages(|m| {
+            if let (Ok(token), Some(result)) = (m.token(), m.result()) {
+                done.push((token, result));
+            }
+        });
+        for (token, result) in done {
+            let Some(a) = slots.get_mut(token).and_then(Option::take) else {
+                continue;
+            };
+            let Ok(mut easy) = multi.remove2(a.handle) else {
+                continue;
+            };
+            let final_url = easy.effective_url().ok().flatten().map(str::to_string);
+            let outcome = match easy.get_mut().finish(result, final_url) {
+                Outcome::Done { size, final_url } => FileOutcome::Done { size, final_url },
+                Outcome::Restart => FileOutcome::Restart,
+                Outcome::Stopped => FileOutcome::Stopped,
+                Outcome::Failed(e) => FileOutcome::Failed(e),
+            };
+            drop(easy); // closes the temp file before the job learns the file is done
+            runner::finished(&strong, &a.job, &a.run, a.index, outcome);
+        }
+        let wait = Duration::from_millis(200)
+            .min(stall / 4)
+            .max(Duration::from_millis(5));
+        drop(strong);
+        let _ = multi.poll(&mut [], wait);
+    }
+}
+
+fn start(engine: &Arc<Engine>, multi: &Multi, slots: &mut Vec<Option<Active>>, t: Transfer) {
+    let fail = |err: TransferError| {
+        runner::finished(engine, &t.job, &t.run, t.index, FileOutcome::Failed(err))
+    };
+    // Continue the bytes on disk only when they belong to a version the server can vouch for.
+    let mut validator = None;
+    let opened = runner::open_temp(&t.job, &t.run, t.index, |f| {
+        let ok = f.validator.as_ref().is_some_and(Validator::resumable);
+        validator = f.validator.clone().filter(|_| ok);
+        ok
+    });
+    let (file, offset) = match opened {
+        Ok(Some(opened)) => opened,
+        Ok(None) => return runner::finished(engine, &t.job, &t.run, t.index, FileOutcome::Stopped),
+        Err(err) => return fail(err),
+    };
+    let flags = t.job.lock().rec.security_flags;
+    let req = Request {
+        url: t.url.clone(),
+        offset,
+        validator: if offset > 0 { validator } else { None },
+        security_flags: flags,
+        connect_timeout_ms: engine.options().stall_timeout_ms,
+    };
+    let sink = Box::new(JobSink {
+        engine: Arc::downgrade(engine),
+        job: t.job.clone(),
+        run: t.run.clone(),
+        index: t.index,
+        last: Instant::now(),
+    });
+    let easy = match http::build(&req, file, sink) {
+        Ok(easy) => easy,
+        Err(e) => {
+            return fail(TransferError::new(
+                crate::model::retry::curl_code(e.code() as u32),
+                format!("{} ({})", e.description(), http::redact(&t.url)),
+            ))
+        }
+    };
+    let token = slots.iter().position(Option::is_none).unwrap_or_else(|| {
+        slots.push(None);
+        slots.len() - 1
+    });
+    match multi.add2(easy) {
+        Ok(mut handle) => {
+            let _ = handle.set_token(token);
+            slots[token] = Some(Active {
+                handle,
+                job: t.job,
+                run: t.run,
+                index: t.index,
+            });
+        }
+        Err(e) => fail(TransferError::new(
+            Failure {
+                context: BG_ERROR_CONTEXT_GENERAL_TRANSPORT,
+                code: crate::hresult::E_OUTOFMEMORY,
+                transient: true,
+            },
+            format!("libcurl refused the transfer: {e}"),
+        )),
+    }
+}
