@@ -58,6 +58,98 @@
 #define BG_OPTION_MAX_BACKGROUND_TRANSFERS 1
 
 /**
+ * Manager option 2: connections to one host at most (libcurl's limit, shared by every job of
+ * the manager); default 6, 1..=256.
+ */
+#define BG_OPTION_MAX_CONNECTIONS_PER_HOST 2
+
+/**
+ * Manager option 6: a transfer that receives nothing for this many milliseconds (connecting
+ * included) fails with a transient BG_E_TIMEOUT and is retried; default 300,000 (5 minutes,
+ * BITS' response timeout), 10..=86,400,000.
+ */
+#define BG_OPTION_STALL_TIMEOUT_MS 6
+
+/**
+ * Manager option 7: no retry from TRANSIENT_ERROR happens sooner than this many milliseconds,
+ * whatever the job's MinimumRetryDelay (BITS raises delays under 5 s to 5 s); default 5,000,
+ * 0..=86,400,000. Tests lower it.
+ */
+#define BG_OPTION_RETRY_DELAY_FLOOR_MS 7
+
+/**
+ * Security flag 0x2: accept a server certificate issued for another host name.
+ */
+#define BG_SSL_IGNORE_CERT_CN_INVALID 2
+
+/**
+ * Security flag 0x8: accept a server certificate from an unknown authority. This turns off
+ * every check of the certificate chain (libcurl cannot keep date checks alone).
+ */
+#define BG_SSL_IGNORE_UNKNOWN_CA 8
+
+/**
+ * Redirect policy 0x0000 (default): follow redirects; the remote name stays as given.
+ */
+#define BG_HTTP_REDIRECT_POLICY_ALLOW_SILENT 0
+
+/**
+ * Redirect policy 0x0100: follow redirects and change the file's remote name to the final URL.
+ */
+#define BG_HTTP_REDIRECT_POLICY_ALLOW_REPORT 256
+
+/**
+ * Redirect policy 0x0200: a redirect is a fatal error (the 3xx status as BG_E_HTTP_ERROR_3xx).
+ */
+#define BG_HTTP_REDIRECT_POLICY_DISALLOW 512
+
+/**
+ * Mask of the redirect policy bits.
+ */
+#define BG_HTTP_REDIRECT_POLICY_MASK 1792
+
+/**
+ * Flag 0x0800: allow a redirect from https to http (refused by default).
+ */
+#define BG_HTTP_REDIRECT_POLICY_ALLOW_HTTPS_TO_HTTP 2048
+
+/**
+ * `BG_SSL_IGNORE_CERT_CN_INVALID`: accept a certificate for another host name.
+ */
+#define SSL_IGNORE_CERT_CN_INVALID 2
+
+/**
+ * `BG_SSL_IGNORE_UNKNOWN_CA`: accept a certificate from an unknown authority (disables every
+ * certificate-chain check, dates included: libcurl cannot separate them).
+ */
+#define SSL_IGNORE_UNKNOWN_CA 8
+
+/**
+ * `BG_HTTP_REDIRECT_POLICY_ALLOW_REPORT`: follow, and rewrite the remote name to the final URL.
+ */
+#define REDIRECT_ALLOW_REPORT 256
+
+/**
+ * `BG_HTTP_REDIRECT_POLICY_DISALLOW`: a redirect is a fatal error.
+ */
+#define REDIRECT_DISALLOW 512
+
+/**
+ * `BG_HTTP_REDIRECT_POLICY_MASK`.
+ */
+#define REDIRECT_MASK 1792
+
+/**
+ * `BG_HTTP_REDIRECT_POLICY_ALLOW_HTTPS_TO_HTTP`: allow a redirect from https to http.
+ */
+#define REDIRECT_ALLOW_HTTPS_TO_HTTP 2048
+
+/**
+ * Every security flag bgcopy implements.
+ */
+#define SUPPORTED_SECURITY_FLAGS ((((SSL_IGNORE_CERT_CN_INVALID | SSL_IGNORE_UNKNOWN_CA) | REDIRECT_ALLOW_REPORT) | REDIRECT_DISALLOW) | REDIRECT_ALLOW_HTTPS_TO_HTTP)
+
+/**
  * An HRESULT-style return code (`int32_t` in C).
  *
  * A negative value is a failure; `0` ([`S_OK`]) is success; `1` ([`S_FALSE`]) is success with
@@ -1594,6 +1686,25 @@ bg_hresult bg_job_set_maximum_download_time(bg_job job, uint32_t seconds);
  * Thread-safe. Returns S_OK; E_HANDLE; E_INVALIDARG when `out_seconds` is NULL.
  */
 bg_hresult bg_job_get_maximum_download_time(bg_job job, uint32_t *out_seconds);
+
+/**
+ * Sets the job's security flags (BITS SetSecurityFlags): BG_SSL_IGNORE_CERT_CN_INVALID,
+ * BG_SSL_IGNORE_UNKNOWN_CA, one BG_HTTP_REDIRECT_POLICY_* value and
+ * BG_HTTP_REDIRECT_POLICY_ALLOW_HTTPS_TO_HTTP. Default 0: certificates fully verified,
+ * redirects followed, https → http refused. Applies from the job's next request.
+ *
+ * Thread-safe. Returns S_OK; E_HANDLE; E_NOTIMPL for flags bgcopy does not implement
+ * (BITS' CRL check 0x1, ignore date 0x4, ignore usage 0x10, unknown bits, redirect policy
+ * values above DISALLOW); BG_E_INVALID_STATE when ACKNOWLEDGED or CANCELLED.
+ */
+bg_hresult bg_job_set_security_flags(bg_job job, uint32_t flags);
+
+/**
+ * Reads the job's security flags.
+ *
+ * Thread-safe. Returns S_OK; E_HANDLE; E_INVALIDARG when `out_flags` is NULL.
+ */
+bg_hresult bg_job_get_security_flags(bg_job job, uint32_t *out_flags);
 
 /**
  * Returns the library's version, e.g. "0.1.0" (equal to BGCOPY_VERSION_STRING of the header
