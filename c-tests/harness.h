@@ -21,6 +21,9 @@
  *
  * Environment: BGCOPY_TEST_TMP (set by ctest to <build>/test-tmp) is where test_tmpdir()
  * makes its directories; /tmp otherwise. Set BGCOPY_TEST_KEEP=1 to keep them for a look.
+ * BGCOPY_UNDER_VALGRIND=1 is set for the <name>_valgrind runs (scale loops down).
+ * A test whose file has a line  ctest-fixtures: testserver  runs with the loopback test
+ * server up; testserver_url() builds its URLs (see c-tests/CMakeLists.txt).
  *
  * Every helper is `static` and marked unused so that each test file stands alone and
  * -Wall -Wextra -Werror stays quiet about the helpers a test does not call.
@@ -464,6 +467,37 @@ static HARNESS_UNUSED int check_pattern_file(const char *path, uint64_t size, ui
     if (ferror(f)) ok = 0;
     fclose(f);
     return ok && off == size;
+}
+
+/* ---- the loopback test server (ctest fixture) ------------------------------------------ */
+
+/* URL of `path_and_query` (e.g. "/data/1m?drop=1000&t=test_resume") on the fixture server:
+ * "http://127.0.0.1:PORT/..." for a test with   ctest-fixtures: testserver,
+ * "https://127.0.0.1:PORT/..." with tls != 0 for   ctest-fixtures: testserver_tls
+ * (its CA certificate is at $BGCOPY_TESTSERVER_CA). Returns buf, or NULL (with a message) when
+ * the test was started without the fixture. */
+static HARNESS_UNUSED char *testserver_url(char *buf, size_t cap, int tls, const char *path_and_query)
+{
+    const char *var = tls ? "BGCOPY_TESTSERVER_TLS_PORT_FILE" : "BGCOPY_TESTSERVER_PORT_FILE";
+    const char *port_file = getenv(var);
+    if (port_file == NULL || port_file[0] == '\0') {
+        fprintf(stderr, "testserver_url: %s is not set (add a ctest-fixtures: line)\n", var);
+        return NULL;
+    }
+    char *text = read_file(port_file, NULL);
+    if (text == NULL) {
+        fprintf(stderr, "testserver_url: cannot read %s: %s\n", port_file, strerror(errno));
+        return NULL;
+    }
+    long port = strtol(text, NULL, 10);
+    free(text);
+    if (port <= 0 || port > 65535) {
+        fprintf(stderr, "testserver_url: bad port in %s\n", port_file);
+        return NULL;
+    }
+    int n = snprintf(buf, cap, "%s://127.0.0.1:%ld%s", tls ? "https" : "http", port,
+                     path_and_query ? path_and_query : "");
+    return (n < 0 || (size_t)n >= cap) ? NULL : buf;
 }
 
 static HARNESS_UNUSED int harness_rm_cb_(const char *path, const struct stat *sb, int flag,

@@ -114,42 +114,6 @@
 #define BG_HTTP_REDIRECT_POLICY_ALLOW_HTTPS_TO_HTTP 2048
 
 /**
- * `BG_SSL_IGNORE_CERT_CN_INVALID`: accept a certificate for another host name.
- */
-#define SSL_IGNORE_CERT_CN_INVALID 2
-
-/**
- * `BG_SSL_IGNORE_UNKNOWN_CA`: accept a certificate from an unknown authority (disables every
- * certificate-chain check, dates included: libcurl cannot separate them).
- */
-#define SSL_IGNORE_UNKNOWN_CA 8
-
-/**
- * `BG_HTTP_REDIRECT_POLICY_ALLOW_REPORT`: follow, and rewrite the remote name to the final URL.
- */
-#define REDIRECT_ALLOW_REPORT 256
-
-/**
- * `BG_HTTP_REDIRECT_POLICY_DISALLOW`: a redirect is a fatal error.
- */
-#define REDIRECT_DISALLOW 512
-
-/**
- * `BG_HTTP_REDIRECT_POLICY_MASK`.
- */
-#define REDIRECT_MASK 1792
-
-/**
- * `BG_HTTP_REDIRECT_POLICY_ALLOW_HTTPS_TO_HTTP`: allow a redirect from https to http.
- */
-#define REDIRECT_ALLOW_HTTPS_TO_HTTP 2048
-
-/**
- * Every security flag bgcopy implements.
- */
-#define SUPPORTED_SECURITY_FLAGS ((((SSL_IGNORE_CERT_CN_INVALID | SSL_IGNORE_UNKNOWN_CA) | REDIRECT_ALLOW_REPORT) | REDIRECT_DISALLOW) | REDIRECT_ALLOW_HTTPS_TO_HTTP)
-
-/**
  * An HRESULT-style return code (`int32_t` in C).
  *
  * A negative value is a failure; `0` ([`S_OK`]) is success; `1` ([`S_FALSE`]) is success with

@@ -6,7 +6,7 @@ use crate::model::limits::{check_len, DISPLAY_NAME_MAX};
 use crate::model::{now_ms, Guid, JobRecord, JobType};
 use once_cell::sync::Lazy;
 use parking_lot::Mutex;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
@@ -28,12 +28,35 @@ pub(crate) const OPTION_RETRY_DELAY_FLOOR_MS: i32 = 7;
 static OPEN: Lazy<Mutex<HashMap<PathBuf, Weak<Manager>>>> =
     Lazy::new(|| Mutex::new(HashMap::new()));
 
+/// The jobs a manager knows: by id, and in creation order (EnumJobs lists oldest first).
+#[derive(Default)]
+struct Jobs {
+    by_id: HashMap<Guid, (u64, Arc<Job>)>,
+    order: BTreeMap<u64, Guid>,
+    next: u64,
+}
+
+impl Jobs {
+    fn insert(&mut self, job: Arc<Job>) {
+        let seq = self.next;
+        self.next += 1;
+        self.order.insert(seq, job.id);
+        self.by_id.insert(job.id, (seq, job));
+    }
+
+    fn remove(&mut self, id: &Guid) {
+        if let Some((seq, _)) = self.by_id.remove(id) {
+            self.order.remove(&seq);
+        }
+    }
+}
+
 /// A job queue and the engine that runs it.
 pub struct Manager {
     /// The state directory, or `None` for `":memory:"`.
     pub state_dir: Option<PathBuf>,
     engine: Arc<Engine>,
-    jobs: Mutex<HashMap<Guid, Arc<Job>>>,
+    jobs: Mutex<Jobs>,
     /// Open handles to this manager; the last close stops the engine.
     opens: Mutex<usize>,
 }
@@ -137,7 +160,7 @@ impl Manager {
         Ok(Arc::new(Manager {
             state_dir,
             engine,
-            jobs: Mutex::new(HashMap::new()),
+            jobs: Mutex::new(Jobs::default()),
             opens: Mutex::new(1),
         }))
     }
@@ -191,36 +214,43 @@ impl Manager {
             display_name.to_string(),
             now_ms(),
         ));
-        let mut jobs = self.jobs.lock();
-        jobs.retain(|_, j| !j.lock().rec.state.is_final());
-        jobs.insert(id, job.clone());
-        drop(jobs);
+        self.jobs.lock().insert(job.clone());
         self.engine.register(job.clone());
         Ok(job)
     }
 
     /// Finds a job by GUID; ended jobs (ACKNOWLEDGED, CANCELLED) → `BG_E_NOT_FOUND`.
     pub fn get_job(&self, id: &Guid) -> Result<Arc<Job>> {
-        let jobs = self.jobs.lock();
-        match jobs.get(id) {
-            Some(job) if !job.lock().rec.state.is_final() => Ok(job.clone()),
-            _ => Err(Error::NotFound),
+        let mut jobs = self.jobs.lock();
+        let job = jobs
+            .by_id
+            .get(id)
+            .map(|(_, j)| j.clone())
+            .ok_or(Error::NotFound)?;
+        if job.lock().rec.state.is_final() {
+            jobs.remove(id);
+            return Err(Error::NotFound);
         }
+        Ok(job)
     }
 
-    /// A snapshot of the ids of jobs not yet ended, oldest first.
+    /// A snapshot of the ids of jobs not yet ended, oldest first. Ended jobs are forgotten here.
     pub fn enum_jobs(&self) -> Vec<Guid> {
-        let mut jobs: Vec<(i64, Guid)> = self
-            .jobs
-            .lock()
-            .values()
-            .filter_map(|j| {
-                let rt = j.lock();
-                (!rt.rec.state.is_final()).then_some((rt.rec.creation_time, j.id))
-            })
-            .collect();
-        jobs.sort();
-        jobs.into_iter().map(|(_, id)| id).collect()
+        let mut jobs = self.jobs.lock();
+        let mut live = Vec::with_capacity(jobs.order.len());
+        let mut ended = Vec::new();
+        for id in jobs.order.values() {
+            let (_, job) = &jobs.by_id[id];
+            if job.lock().rec.state.is_final() {
+                ended.push(*id);
+            } else {
+                live.push(*id);
+            }
+        }
+        for id in &ended {
+            jobs.remove(id);
+        }
+        live
     }
 
     /// Reads a manager option (`E_INVALIDARG` for an unknown one).

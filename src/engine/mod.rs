@@ -14,7 +14,7 @@ mod runner;
 pub use job::{Job, RunControl, Runtime};
 
 use crate::model::{JobState, Priority};
-use parking_lot::{Condvar, Mutex};
+use parking_lot::{Condvar, Mutex, MutexGuard};
 use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 use std::time::Instant;
@@ -48,6 +48,9 @@ struct Sched {
     jobs: Vec<Arc<Job>>,
     /// Jobs with a run in progress, and whether each is foreground.
     running: Vec<(Arc<Job>, bool)>,
+    /// Bumped by every wake, so the scheduler never sleeps through one that came while it
+    /// was busy (it starts runs without holding this lock).
+    epoch: u64,
     shutdown: bool,
 }
 
@@ -67,6 +70,7 @@ impl Engine {
             sched: Mutex::new(Sched {
                 jobs: Vec::new(),
                 running: Vec::new(),
+                epoch: 0,
                 shutdown: false,
             }),
             wake: Condvar::new(),
@@ -104,17 +108,15 @@ impl Engine {
         self.http().waker()
     }
 
-    /// Makes a job known to the scheduler (at creation or when found again).
+    /// Makes a new job known to the scheduler (once per job).
     pub fn register(&self, job: Arc<Job>) {
-        let mut sched = self.sched.lock();
-        if !sched.jobs.iter().any(|j| Arc::ptr_eq(j, &job)) {
-            sched.jobs.push(job);
-        }
+        self.sched.lock().jobs.push(job);
     }
 
     /// Tells the scheduler that something changed (a job was queued, a run ended).
     pub fn wake(&self) {
-        let _sched = self.sched.lock();
+        let mut sched = self.sched.lock();
+        sched.epoch = sched.epoch.wrapping_add(1);
         self.wake.notify_all();
     }
 
@@ -206,17 +208,28 @@ fn scheduler_loop(engine: Weak<Engine>) {
         candidates.sort_by_key(|(priority, order, _)| (*priority, *order));
         let max_background = engine.options().max_background;
         let mut background = sched.running.iter().filter(|(_, fg)| !fg).count() as u64;
+        let mut to_start = Vec::new();
         for (priority, _, job) in candidates {
             let foreground = priority == Priority::Foreground;
-            if !foreground && background >= max_background {
-                continue;
-            }
-            if runner::start(&engine, &job) {
-                if !foreground {
-                    background += 1;
+            if !foreground {
+                if background >= max_background {
+                    continue;
                 }
-                sched.running.push((job, foreground));
+                background += 1;
             }
+            to_start.push((job, foreground));
+        }
+        // Start runs without the scheduler lock: a run can end at once (and wake us).
+        let seen = sched.epoch;
+        let started: Vec<(Arc<Job>, bool)> = MutexGuard::unlocked(&mut sched, || {
+            to_start
+                .into_iter()
+                .filter(|(job, _)| runner::start(&engine, job))
+                .collect()
+        });
+        sched.running.extend(started);
+        if sched.epoch != seen || sched.shutdown {
+            continue;
         }
         match next_retry {
             Some(at) => {

@@ -18,20 +18,20 @@ use std::io::{Seek, SeekFrom, Write};
 use std::time::Instant;
 
 /// `BG_SSL_IGNORE_CERT_CN_INVALID`: accept a certificate for another host name.
-pub const SSL_IGNORE_CERT_CN_INVALID: u32 = 0x2;
+pub(crate) const SSL_IGNORE_CERT_CN_INVALID: u32 = 0x2;
 /// `BG_SSL_IGNORE_UNKNOWN_CA`: accept a certificate from an unknown authority (disables every
 /// certificate-chain check, dates included: libcurl cannot separate them).
-pub const SSL_IGNORE_UNKNOWN_CA: u32 = 0x8;
+pub(crate) const SSL_IGNORE_UNKNOWN_CA: u32 = 0x8;
 /// `BG_HTTP_REDIRECT_POLICY_ALLOW_REPORT`: follow, and rewrite the remote name to the final URL.
-pub const REDIRECT_ALLOW_REPORT: u32 = 0x0100;
+pub(crate) const REDIRECT_ALLOW_REPORT: u32 = 0x0100;
 /// `BG_HTTP_REDIRECT_POLICY_DISALLOW`: a redirect is a fatal error.
-pub const REDIRECT_DISALLOW: u32 = 0x0200;
+pub(crate) const REDIRECT_DISALLOW: u32 = 0x0200;
 /// `BG_HTTP_REDIRECT_POLICY_MASK`.
-pub const REDIRECT_MASK: u32 = 0x0700;
+pub(crate) const REDIRECT_MASK: u32 = 0x0700;
 /// `BG_HTTP_REDIRECT_POLICY_ALLOW_HTTPS_TO_HTTP`: allow a redirect from https to http.
-pub const REDIRECT_ALLOW_HTTPS_TO_HTTP: u32 = 0x0800;
+pub(crate) const REDIRECT_ALLOW_HTTPS_TO_HTTP: u32 = 0x0800;
 /// Every security flag bgcopy implements.
-pub const SUPPORTED_SECURITY_FLAGS: u32 = SSL_IGNORE_CERT_CN_INVALID
+pub(crate) const SUPPORTED_SECURITY_FLAGS: u32 = SSL_IGNORE_CERT_CN_INVALID
     | SSL_IGNORE_UNKNOWN_CA
     | REDIRECT_ALLOW_REPORT
     | REDIRECT_DISALLOW
