@@ -56,13 +56,34 @@ fn random_hex() -> io::Result<String> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// Creates a new, empty temp file (mode 0600) in the directory of `destination`, exclusively
-/// and without following links. Returns the open file and its path.
-pub fn create_temp(destination: &Path) -> io::Result<(File, PathBuf)> {
+/// The part of a temp file's name that says which job made it: the first 8 bytes of its GUID
+/// in hex, so leftovers of ended jobs can be told from other state directories' files.
+pub fn temp_tag(job: &crate::model::Guid) -> String {
+    job.0[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The job tag in a temp file's name, when the name is one of ours.
+pub fn temp_tag_of(name: &OsStr) -> Option<String> {
+    let name = name.to_str()?;
+    let rest = name.strip_prefix(TEMP_PREFIX)?.strip_suffix(TEMP_SUFFIX)?;
+    let (tag, random) = rest.split_once('-')?;
+    (tag.len() == 16
+        && random.len() == 16
+        && tag
+            .bytes()
+            .chain(random.bytes())
+            .all(|b| b.is_ascii_hexdigit()))
+    .then(|| tag.to_string())
+}
+
+/// Creates a new, empty temp file (mode 0600) named `.bgcopy-<tag>-<random>.tmp` in the
+/// directory of `destination`, exclusively and without following links. Returns the open file
+/// and its path.
+pub fn create_temp(destination: &Path, tag: &str) -> io::Result<(File, PathBuf)> {
     let (dir, _) = split(destination)?;
     let dirfd = open_dir(dir)?;
     for _ in 0..16 {
-        let name = format!("{TEMP_PREFIX}{}{TEMP_SUFFIX}", random_hex()?);
+        let name = format!("{TEMP_PREFIX}{tag}-{}{TEMP_SUFFIX}", random_hex()?);
         let c = cstr(OsStr::new(&name))?;
         // SAFETY: valid dirfd and NUL-terminated name.
         let fd = unsafe {
@@ -194,7 +215,11 @@ mod tests {
         std::fs::write(&victim, b"keep").unwrap();
         let dest = dir.join("out");
         std::os::unix::fs::symlink(&victim, &dest).unwrap();
-        let (mut f, temp) = create_temp(&dest).unwrap();
+        let (mut f, temp) = create_temp(&dest, "0011223344556677").unwrap();
+        assert_eq!(
+            temp_tag_of(temp.file_name().unwrap()).as_deref(),
+            Some("0011223344556677")
+        );
         f.write_all(b"new").unwrap();
         drop(f);
         use std::os::unix::fs::PermissionsExt;
@@ -223,7 +248,7 @@ mod tests {
         remove_temp(&dir.join("missing")).unwrap();
         let dest_dir = dir.join("isdir");
         std::fs::create_dir(&dest_dir).unwrap();
-        let (_, temp) = create_temp(&dest_dir).unwrap();
+        let (_, temp) = create_temp(&dest_dir, "0011223344556677").unwrap();
         assert!(rename_into_place(&temp, &dest_dir).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -14,6 +14,7 @@ pub mod fsx;
 pub mod hresult;
 pub mod log;
 pub mod model;
+pub mod store;
 pub mod transport;
 
 /// The crate version, equal to `version` in Cargo.toml and to `BGCOPY_VERSION_STRING`.

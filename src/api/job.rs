@@ -2,6 +2,7 @@
 //! record under the job lock, and does any file work (Complete, Cancel) outside it.
 
 use super::manager::Manager;
+use super::persist;
 use crate::engine::{Job, Runtime};
 use crate::fsx;
 use crate::hresult::{
@@ -61,15 +62,69 @@ impl JobRef {
         self.manager.engine().wake();
     }
 
-    /// Runs `f` on the record after checking that setters are allowed (not in a final state),
-    /// then stamps the modification time.
-    fn set(&self, f: impl FnOnce(&mut Runtime)) -> Result<bg_hresult> {
-        let mut rt = checked(&self.job, Method::SetProperty)?;
-        f(&mut rt);
-        rt.rec.modification_time = now_ms();
-        drop(rt);
+    /// Applies a change: checks the method × state matrix on the freshest record, runs `f`,
+    /// stamps the modification time and, for a state directory, writes the job to the store in
+    /// one transaction before returning (merging first what another process wrote). The job
+    /// lock is held only while the row is written into the open transaction; the commit's
+    /// fsync happens after it is released. A failed `f` changes nothing.
+    fn mutate<T>(&self, method: Method, f: impl FnOnce(&mut Runtime) -> Result<T>) -> Result<T> {
+        let out = match self.manager.persist() {
+            None => {
+                let mut rt = self.job.lock();
+                state::check(method, self.job.job_type, rt.rec.state)?;
+                let out = f(&mut rt)?;
+                rt.rec.modification_time = now_ms();
+                out
+            }
+            Some(p) => {
+                let mut leftovers = Vec::new();
+                let result = p.store.transaction(|tx| {
+                    let db = tx.load(&self.job.id)?;
+                    let mut rt = self.job.lock();
+                    if let Some(db) = db {
+                        if db.rev != rt.rev {
+                            leftovers = persist::merge(&mut rt, db);
+                        }
+                    }
+                    state::check(method, self.job.job_type, rt.rec.state)?;
+                    let before = rt.rec.clone();
+                    let out = f(&mut rt)?;
+                    rt.rec.modification_time = now_ms();
+                    let rev = rt.rev + 1;
+                    if let Err(e) = tx.save(&rt.rec, rev) {
+                        rt.rec = before;
+                        return Err(e);
+                    }
+                    rt.rev = rev;
+                    rt.saved_state = rt.rec.state;
+                    rt.saved_gen = rt.dirty_gen;
+                    rt.progress_dirty = false;
+                    Ok(out)
+                });
+                persist::finish_ended(&self.job, leftovers);
+                match result {
+                    Ok(out) => out,
+                    Err(e) => {
+                        // A failed commit leaves memory ahead of the store: the sync thread
+                        // finds the revisions differ and reads the store's truth back.
+                        persist::mark_unsaved(&mut self.job.lock());
+                        p.touch(&self.job);
+                        self.job.notify();
+                        return Err(e);
+                    }
+                }
+            }
+        };
         self.job.notify();
-        Ok(S_OK)
+        Ok(out)
+    }
+
+    /// A setter: `f` changes a property (setters are refused only in the final states).
+    fn set(&self, f: impl FnOnce(&mut Runtime)) -> Result<bg_hresult> {
+        self.mutate(Method::SetProperty, |rt| {
+            f(rt);
+            Ok(S_OK)
+        })
     }
 
     /// Reads the record.
@@ -83,14 +138,12 @@ impl JobRef {
         check_local_syntax(local_path)?;
         let local = PathBuf::from(local_path);
         check_destination(&local)?;
-        let mut rt = checked(&self.job, Method::AddFile)?;
-        rt.rec
-            .files
-            .push(FileRecord::new(remote_url.to_string(), remote, local));
-        rt.rec.modification_time = now_ms();
-        drop(rt);
-        self.job.notify();
-        Ok(S_OK)
+        self.mutate(Method::AddFile, |rt| {
+            rt.rec
+                .files
+                .push(FileRecord::new(remote_url.to_string(), remote, local));
+            Ok(S_OK)
+        })
     }
 
     /// Number of files.
@@ -138,66 +191,91 @@ impl JobRef {
 
     /// Resume (T2–T4): QUEUED when there is something to transfer; `BG_E_EMPTY` without files.
     pub fn resume(&self) -> Result<bg_hresult> {
-        let mut rt = self.job.lock();
-        let target = state::resume(rt.rec.state, rt.rec.files.len(), rt.rec.untransferred())?;
-        if let Some(target) = target {
-            rt.rec.error = None;
-            rt.rec.active_ms = 0;
-            rt.retry_at = None;
-            rt.rec.set_state(target, now_ms());
-        }
-        drop(rt);
-        self.job.notify();
+        self.mutate(Method::Resume, |rt| {
+            let target = state::resume(rt.rec.state, rt.rec.files.len(), rt.rec.untransferred())?;
+            if let Some(target) = target {
+                rt.rec.error = None;
+                rt.rec.active_ms = 0;
+                rt.retry_at = None;
+                rt.rec.set_state(target, now_ms());
+            }
+            Ok(())
+        })?;
         self.engine_wake();
         Ok(S_OK)
     }
 
     /// Suspend (T20): stops the transfer; the temp file stays for a later Resume.
     pub fn suspend(&self) -> Result<bg_hresult> {
-        let mut rt = self.job.lock();
-        if let Some(target) = state::suspend(rt.rec.state)? {
-            rt.stop_run();
-            rt.rec.set_state(target, now_ms());
-        }
-        drop(rt);
-        self.job.notify();
+        self.mutate(Method::Suspend, |rt| {
+            if let Some(target) = state::suspend(rt.rec.state)? {
+                rt.stop_run();
+                rt.rec.set_state(target, now_ms());
+            }
+            Ok(())
+        })?;
         self.engine_wake();
         Ok(S_OK)
     }
 
+    /// Claims the job's files for Complete or Cancel: waits for any other such call, stops the
+    /// transfer and waits until it has let go of its temp file. Runs `body`, then releases.
+    fn with_files_claimed<T>(&self, method: Method, body: impl FnOnce() -> Result<T>) -> Result<T> {
+        {
+            let mut rt = checked(&self.job, method)?;
+            self.job.claim_files(&mut rt);
+        }
+        let out = body();
+        self.job.release_files(&mut self.job.lock());
+        self.engine_wake();
+        out
+    }
+
     /// Cancel (spec §2.5): stops the transfer and deletes the job's temp files and nothing
     /// else. `S_OK`, or `BG_S_UNABLE_TO_DELETE_FILES` when a temp file could not be removed.
+    /// CANCELLED is durable before the files are deleted (a crash in between leaves only temp
+    /// files of an ended job, which the next engine removes).
     pub fn cancel(&self) -> Result<bg_hresult> {
-        let temps = {
-            let mut rt = checked(&self.job, Method::Cancel)?;
-            self.job.claim_files(&mut rt);
-            if let Err(e) = state::check(Method::Cancel, self.job.job_type, rt.rec.state) {
-                self.job.release_files(&mut rt);
-                return Err(e);
+        self.with_files_claimed(Method::Cancel, || {
+            let temps = self.mutate(Method::Cancel, |rt| {
+                rt.rec.error = None;
+                rt.retry_at = None;
+                rt.rec.set_state(JobState::Cancelled, now_ms());
+                Ok(rt
+                    .rec
+                    .files
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, f)| f.temp_path.clone().map(|t| (i, t)))
+                    .collect::<Vec<_>>())
+            })?;
+            let mut undeleted = Vec::new();
+            for (i, t) in &temps {
+                if fsx::remove_temp(t).is_err() {
+                    undeleted.push(*i);
+                }
             }
-            rt.rec
-                .files
-                .iter()
-                .filter_map(|f| f.temp_path.clone())
-                .collect::<Vec<_>>()
-        };
-        let undeleted = remove_all(&temps);
-        let mut rt = self.job.lock();
-        for f in rt.rec.files.iter_mut() {
-            if f.temp_path.as_ref().is_some_and(|t| !undeleted.contains(t)) {
-                f.temp_path = None;
+            let mut rt = self.job.lock();
+            for (i, f) in rt.rec.files.iter_mut().enumerate() {
+                if !undeleted.contains(&i) {
+                    f.temp_path = None;
+                }
             }
-        }
-        rt.rec.error = None;
-        rt.rec.set_state(JobState::Cancelled, now_ms());
-        self.job.release_files(&mut rt);
-        drop(rt);
-        self.engine_wake();
-        Ok(if undeleted.is_empty() {
-            S_OK
-        } else {
-            BG_S_UNABLE_TO_DELETE_FILES
+            rt.mark_dirty();
+            drop(rt);
+            self.touch();
+            Ok(if undeleted.is_empty() {
+                S_OK
+            } else {
+                BG_S_UNABLE_TO_DELETE_FILES
+            })
         })
+    }
+
+    fn touch(&self) {
+        if let Some(p) = self.manager.persist() {
+            p.touch(&self.job);
+        }
     }
 
     /// Complete (spec §2.4 and the seeds): renames every transferred file into place, discards
@@ -206,6 +284,10 @@ impl JobRef {
     /// be removed. When a rename fails the job stays (or becomes) TRANSFERRED with the files
     /// already renamed marked completed, and the rename's error is returned; Complete may then
     /// be called again.
+    ///
+    /// Crash safety: the renames about to happen are recorded first (`rename_pending`), the
+    /// bytes are flushed (`syncfs`), the renames done, and only then the outcome recorded; an
+    /// engine that finds a pending rename at start finishes it.
     pub fn complete(&self) -> Result<bg_hresult> {
         struct Plan {
             index: usize,
@@ -213,110 +295,119 @@ impl JobRef {
             local: PathBuf,
             keep: bool,
         }
-        let plan: Vec<Plan> = {
-            let mut rt = checked(&self.job, Method::Complete)?;
-            self.job.claim_files(&mut rt);
-            if let Err(e) = state::check(Method::Complete, self.job.job_type, rt.rec.state) {
-                self.job.release_files(&mut rt);
-                return Err(e);
-            }
-            rt.rec
-                .files
+        self.with_files_claimed(Method::Complete, || {
+            let plan: Vec<Plan> = self.mutate(Method::Complete, |rt| {
+                let mut plan = Vec::new();
+                for (index, f) in rt
+                    .rec
+                    .files
+                    .iter_mut()
+                    .enumerate()
+                    .filter(|(_, f)| !f.completed)
+                {
+                    let keep = f.transferred && f.temp_path.is_some();
+                    f.rename_pending = keep;
+                    plan.push(Plan {
+                        index,
+                        temp: f.temp_path.clone(),
+                        local: f.local_name.clone(),
+                        keep,
+                    });
+                }
+                Ok(plan)
+            })?;
+            // Make the transferred bytes durable once, before any rename can expose them.
+            let mut dirs: Vec<&Path> = plan
                 .iter()
-                .enumerate()
-                .filter(|(_, f)| !f.completed)
-                .map(|(index, f)| Plan {
-                    index,
-                    temp: f.temp_path.clone(),
-                    local: f.local_name.clone(),
-                    keep: f.transferred,
-                })
-                .collect()
-        };
-        // Make the transferred bytes durable once, before any rename can expose them.
-        let mut dirs: Vec<&Path> = plan
-            .iter()
-            .filter(|p| p.keep)
-            .filter_map(|p| p.local.parent())
-            .collect();
-        dirs.sort();
-        dirs.dedup();
-        for dir in &dirs {
-            let _ = fsx::sync_filesystem(dir);
-        }
-        let mut renamed = Vec::new();
-        let mut discarded = Vec::new();
-        let mut undeleted = Vec::new();
-        let mut rename_error: Option<Error> = None;
-        for p in &plan {
-            match (&p.temp, p.keep) {
-                (Some(temp), true) => match fsx::rename_into_place(temp, &p.local) {
-                    Ok(()) => renamed.push(p.index),
-                    Err(e) => {
-                        if rename_error.is_none() {
-                            rename_error = Some(Error::Io {
-                                context: format!(
-                                    "renaming {} to {}",
-                                    temp.display(),
-                                    p.local.display()
-                                ),
-                                source: e,
-                            });
+                .filter(|p| p.keep)
+                .filter_map(|p| p.local.parent())
+                .collect();
+            dirs.sort();
+            dirs.dedup();
+            for dir in &dirs {
+                let _ = fsx::sync_filesystem(dir);
+            }
+            let mut renamed = Vec::new();
+            let mut failed = Vec::new();
+            let mut discarded = Vec::new();
+            let mut undeleted = Vec::new();
+            let mut rename_error: Option<Error> = None;
+            for p in &plan {
+                match (&p.temp, p.keep) {
+                    (Some(temp), true) => match fsx::rename_into_place(temp, &p.local) {
+                        Ok(()) => renamed.push(p.index),
+                        Err(e) => {
+                            failed.push(p.index);
+                            if rename_error.is_none() {
+                                rename_error = Some(Error::Io {
+                                    context: format!(
+                                        "renaming {} to {}",
+                                        temp.display(),
+                                        p.local.display()
+                                    ),
+                                    source: e,
+                                });
+                            }
                         }
-                    }
-                },
-                (temp, _) => {
-                    if let Some(temp) = temp {
-                        if fsx::remove_temp(temp).is_err() {
-                            undeleted.push(p.index);
+                    },
+                    (temp, _) => {
+                        if let Some(temp) = temp {
+                            if fsx::remove_temp(temp).is_err() {
+                                undeleted.push(p.index);
+                            }
                         }
+                        discarded.push(p.index);
                     }
-                    discarded.push(p.index);
                 }
             }
-        }
-        for dir in &dirs {
-            let _ = fsx::sync_dir(dir);
-        }
-        let mut rt = self.job.lock();
-        let now = now_ms();
-        for &i in &renamed {
-            let f = &mut rt.rec.files[i];
-            f.completed = true;
-            f.temp_path = None;
-        }
-        for &i in &discarded {
-            let f = &mut rt.rec.files[i];
-            f.discarded = true;
-            f.bytes_transferred = 0;
-            if !undeleted.contains(&i) {
-                f.temp_path = None;
+            for dir in &dirs {
+                let _ = fsx::sync_dir(dir);
             }
-        }
-        let partial = rt.rec.files.iter().any(|f| f.discarded);
-        let result = if let Some(err) = rename_error {
-            // T22: the job stays TRANSFERRED until a later Complete or Cancel.
-            rt.rec.error = None;
-            if rt.rec.state != JobState::Transferred {
-                rt.rec.transfer_completion_time = now;
+            let failed_rename = rename_error.is_some();
+            let code = self.mutate(Method::Complete, |rt| {
+                let now = now_ms();
+                for &i in &renamed {
+                    let f = &mut rt.rec.files[i];
+                    f.completed = true;
+                    f.rename_pending = false;
+                    f.temp_path = None;
+                }
+                for &i in &failed {
+                    rt.rec.files[i].rename_pending = false;
+                }
+                for &i in &discarded {
+                    let f = &mut rt.rec.files[i];
+                    f.discarded = true;
+                    f.bytes_transferred = 0;
+                    if !undeleted.contains(&i) {
+                        f.temp_path = None;
+                    }
+                }
+                rt.rec.error = None;
+                rt.retry_at = None;
+                if failed_rename {
+                    // T22: the job stays TRANSFERRED until a later Complete or Cancel.
+                    if rt.rec.state != JobState::Transferred {
+                        rt.rec.transfer_completion_time = now;
+                    }
+                    rt.rec.set_state(JobState::Transferred, now);
+                    return Ok(S_OK);
+                }
+                rt.rec.set_state(JobState::Acknowledged, now);
+                let partial = rt.rec.files.iter().any(|f| f.discarded);
+                Ok(if partial {
+                    BG_S_PARTIAL_COMPLETE
+                } else if !undeleted.is_empty() {
+                    BG_S_UNABLE_TO_DELETE_FILES
+                } else {
+                    S_OK
+                })
+            })?;
+            match rename_error {
+                Some(e) => Err(e),
+                None => Ok(code),
             }
-            rt.rec.set_state(JobState::Transferred, now);
-            Err(err)
-        } else {
-            rt.rec.error = None;
-            rt.rec.set_state(JobState::Acknowledged, now);
-            Ok(if partial {
-                BG_S_PARTIAL_COMPLETE
-            } else if !undeleted.is_empty() {
-                BG_S_UNABLE_TO_DELETE_FILES
-            } else {
-                S_OK
-            })
-        };
-        self.job.release_files(&mut rt);
-        drop(rt);
-        self.engine_wake();
-        result
+        })
     }
 
     /// Waits until the job reaches TRANSFERRED, ERROR, ACKNOWLEDGED or CANCELLED (`S_OK`) or
@@ -476,15 +567,6 @@ impl JobRef {
         self.job.lock().hold = hold;
         self.job.notify();
     }
-}
-
-/// Deletes temp files; returns those that could not be deleted.
-fn remove_all(temps: &[PathBuf]) -> Vec<PathBuf> {
-    temps
-        .iter()
-        .filter(|t| fsx::remove_temp(t).is_err())
-        .cloned()
-        .collect()
 }
 
 /// AddFile's checks on the destination: its directory exists and is a directory, and the name

@@ -1,9 +1,11 @@
 //! Managers: one per state directory per process, owning an engine and the jobs it knows.
 
+use super::persist::Persist;
 use crate::engine::{Engine, Job};
 use crate::hresult::{Error, Result, BG_E_STATE_DIR_INVALID};
 use crate::model::limits::{check_len, DISPLAY_NAME_MAX};
 use crate::model::{now_ms, Guid, JobRecord, JobType};
+use crate::store::StoredJob;
 use once_cell::sync::Lazy;
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, HashMap};
@@ -22,6 +24,10 @@ pub(crate) const OPTION_MAX_CONNECTIONS_PER_HOST: i32 = 2;
 pub(crate) const OPTION_STALL_TIMEOUT_MS: i32 = 6;
 /// `BG_OPTION_RETRY_DELAY_FLOOR_MS`.
 pub(crate) const OPTION_RETRY_DELAY_FLOOR_MS: i32 = 7;
+/// `BG_OPTION_INACTIVITY_TIMEOUT_S`.
+pub(crate) const OPTION_INACTIVITY_TIMEOUT_S: i32 = 8;
+/// Default JobInactivityTimeout: 90 days (spec §2.6).
+pub(crate) const DEFAULT_INACTIVITY_TIMEOUT_S: u64 = 90 * 24 * 3600;
 
 /// Managers open in this process, by canonical state directory: a second open of the same
 /// directory shares the first one's engine and jobs.
@@ -59,6 +65,11 @@ pub struct Manager {
     jobs: Mutex<Jobs>,
     /// Open handles to this manager; the last close stops the engine.
     opens: Mutex<usize>,
+    /// The store, lease and sync thread of a state directory (`None` for `":memory:"`).
+    persist: Option<Arc<Persist>>,
+    /// Jobs not completed or cancelled within this many seconds of their last change are
+    /// cancelled (BITS' JobInactivityTimeout).
+    inactivity_timeout_s: std::sync::atomic::AtomicU64,
 }
 
 /// The per-user default state directory: `$XDG_STATE_HOME/bgcopy`, else
@@ -156,17 +167,104 @@ impl Manager {
     }
 
     fn new(state_dir: Option<PathBuf>) -> Result<Arc<Manager>> {
-        let engine = Engine::start().map_err(|e| Error::io("starting the scheduler thread", e))?;
-        Ok(Arc::new(Manager {
+        let persist = match &state_dir {
+            Some(dir) => Some(Arc::new(Persist::open(dir)?)),
+            None => None,
+        };
+        let stored = match &persist {
+            Some(p) => p.store.load_all()?,
+            None => Vec::new(),
+        };
+        let engine = Engine::start().map_err(|e| Error::io("starting the engine's threads", e))?;
+        let manager = Arc::new(Manager {
             state_dir,
             engine,
             jobs: Mutex::new(Jobs::default()),
             opens: Mutex::new(1),
-        }))
+            persist: persist.clone(),
+            inactivity_timeout_s: std::sync::atomic::AtomicU64::new(DEFAULT_INACTIVITY_TIMEOUT_S),
+        });
+        let Some(persist) = persist else {
+            return Ok(manager);
+        };
+        // A store-backed engine transfers only while it holds the lease.
+        manager.engine.set_lease(false);
+        let weak = Arc::downgrade(&persist);
+        manager.engine.set_touch(Box::new(move |job| {
+            if let Some(p) = weak.upgrade() {
+                p.touch(job);
+            }
+        }));
+        for job in stored {
+            if !job.rec.state.is_final() {
+                manager.adopt(job);
+            }
+        }
+        if let Err(e) = persist.start(Arc::downgrade(&manager)) {
+            manager.engine.shutdown();
+            return Err(Error::io("starting the sync thread", e));
+        }
+        // The lease is taken by the sync thread (now, or when its holder goes).
+        Ok(manager)
     }
 
-    /// Closes one open handle; the last one stops every transfer cleanly and joins the engine's
-    /// threads. Returns whether this was the last.
+    /// Adds a job read from the store (created by another process, or found at open).
+    pub(crate) fn adopt(&self, stored: StoredJob) -> Arc<Job> {
+        let mut jobs = self.jobs.lock();
+        if let Some((_, job)) = jobs.by_id.get(&stored.rec.id) {
+            return job.clone();
+        }
+        let job = Job::new(stored.rec);
+        {
+            let mut rt = job.lock();
+            rt.rev = stored.rev;
+            rt.saved_state = rt.rec.state;
+        }
+        jobs.insert(job.clone());
+        drop(jobs);
+        self.engine.register(job.clone());
+        self.engine.wake();
+        job
+    }
+
+    /// The job with `id`, if this manager knows it (ended or not).
+    pub(crate) fn find(&self, id: &Guid) -> Option<Arc<Job>> {
+        self.jobs.lock().by_id.get(id).map(|(_, j)| j.clone())
+    }
+
+    /// The persistence of a state directory (`None` for `":memory:"`).
+    pub fn persist(&self) -> Option<&Arc<Persist>> {
+        self.persist.as_ref()
+    }
+
+    /// Cancels the jobs whose last change is older than the inactivity timeout (spec T24).
+    pub fn cancel_inactive(self: &Arc<Self>) {
+        let timeout_ms = self
+            .inactivity_timeout_s
+            .load(std::sync::atomic::Ordering::SeqCst)
+            .saturating_mul(1000);
+        let now = now_ms();
+        let stale: Vec<Arc<Job>> = self
+            .engine
+            .jobs()
+            .into_iter()
+            .filter(|j| {
+                let rt = j.lock();
+                !rt.rec.state.is_final() && (now - rt.rec.modification_time) as u64 >= timeout_ms
+            })
+            .collect();
+        for job in stale {
+            let _ = super::JobRef {
+                job,
+                manager: self.clone(),
+            }
+            .cancel();
+        }
+    }
+
+    /// Closes one open handle; the last one stops every transfer cleanly, writes every pending
+    /// change to the store, releases the engine lease and joins the threads. Returns whether
+    /// this was the last.
     pub fn close(self: &Arc<Self>) -> bool {
         {
             let mut opens = self.opens.lock();
@@ -185,6 +283,9 @@ impl Manager {
             }
         }
         self.engine.shutdown();
+        if let Some(p) = &self.persist {
+            p.shutdown();
+        }
         true
     }
 
@@ -214,13 +315,30 @@ impl Manager {
             display_name.to_string(),
             now_ms(),
         ));
+        if let Some(p) = &self.persist {
+            let rec = job.lock().rec.clone();
+            p.store.transaction(|tx| tx.save(&rec, 1))?;
+            let mut rt = job.lock();
+            rt.rev = 1;
+            rt.saved_state = rt.rec.state;
+        }
         self.jobs.lock().insert(job.clone());
         self.engine.register(job.clone());
         Ok(job)
     }
 
     /// Finds a job by GUID; ended jobs (ACKNOWLEDGED, CANCELLED) → `BG_E_NOT_FOUND`.
-    pub fn get_job(&self, id: &Guid) -> Result<Arc<Job>> {
+    pub fn get_job(self: &Arc<Self>, id: &Guid) -> Result<Arc<Job>> {
+        if self.find(id).is_none() {
+            // Created by another process since our last look: read it now.
+            if let Some(p) = &self.persist {
+                if let Some(stored) = p.store.load(id)? {
+                    if !stored.rec.state.is_final() {
+                        self.adopt(stored);
+                    }
+                }
+            }
+        }
         let mut jobs = self.jobs.lock();
         let job = jobs
             .by_id
@@ -235,7 +353,10 @@ impl Manager {
     }
 
     /// A snapshot of the ids of jobs not yet ended, oldest first. Ended jobs are forgotten here.
-    pub fn enum_jobs(&self) -> Vec<Guid> {
+    pub fn enum_jobs(self: &Arc<Self>) -> Vec<Guid> {
+        if let Some(p) = &self.persist {
+            p.pull(self);
+        }
         let mut jobs = self.jobs.lock();
         let mut live = Vec::with_capacity(jobs.order.len());
         let mut ended = Vec::new();
@@ -261,6 +382,9 @@ impl Manager {
             OPTION_MAX_CONNECTIONS_PER_HOST => o.max_host_connections,
             OPTION_STALL_TIMEOUT_MS => o.stall_timeout_ms,
             OPTION_RETRY_DELAY_FLOOR_MS => o.retry_floor_ms,
+            OPTION_INACTIVITY_TIMEOUT_S => self
+                .inactivity_timeout_s
+                .load(std::sync::atomic::Ordering::SeqCst),
             _ => return Err(Error::InvalidArg("unknown manager option")),
         })
     }
@@ -289,6 +413,16 @@ impl Manager {
             }
             OPTION_RETRY_DELAY_FLOOR_MS => {
                 o.retry_floor_ms = in_range(0, 86_400_000, "retry floor must be 0..=1 day")?
+            }
+            OPTION_INACTIVITY_TIMEOUT_S => {
+                let v = in_range(
+                    1,
+                    u64::from(u32::MAX),
+                    "inactivity timeout must be 1..=4,294,967,295 s",
+                )?;
+                self.inactivity_timeout_s
+                    .store(v, std::sync::atomic::Ordering::SeqCst);
+                return Ok(());
             }
             _ => return Err(Error::InvalidArg("unknown manager option")),
         }

@@ -3,6 +3,7 @@
 pub mod handles;
 pub mod job;
 pub mod manager;
+pub mod persist;
 
 pub use job::JobRef;
 pub use manager::Manager;

@@ -44,7 +44,7 @@ pub(super) fn spawn(
 
 fn copy(
     engine: &Engine,
-    job: &Job,
+    job: &Arc<Job>,
     run: &RunControl,
     index: usize,
     paths: &[PathBuf],
@@ -57,7 +57,7 @@ fn copy(
 
 fn try_copy(
     engine: &Engine,
-    job: &Job,
+    job: &Arc<Job>,
     run: &RunControl,
     index: usize,
     paths: &[PathBuf],
@@ -74,8 +74,10 @@ fn try_copy(
             f.bytes_transferred = 0;
             f.validator = Some(source.validator.clone());
         }
+        rt.mark_dirty();
     }
     job.notify();
+    engine.touch(job);
     let Some((mut temp, mut offset)) = runner::open_temp(job, run, index, |_| true)? else {
         return Ok(FileOutcome::Stopped);
     };

@@ -1,6 +1,6 @@
 //! The shared, lockable job: its record plus what the engine needs to run and stop it.
 
-use crate::model::{Guid, JobRecord, JobType};
+use crate::model::{Guid, JobRecord, JobState, JobType};
 use parking_lot::{Condvar, Mutex, MutexGuard};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -55,6 +55,28 @@ pub struct Runtime {
     pub no_progress_since: Option<Instant>,
     /// Restarts from zero of the current file in a row (a server that keeps changing).
     pub restarts: u32,
+    /// The store revision this record is based on (0: not stored).
+    pub rev: i64,
+    /// The state as last written to the store, to tell another process's change from ours.
+    pub saved_state: JobState,
+    /// Bumped by every engine-side change; `saved_gen` is the one last written.
+    pub dirty_gen: u64,
+    /// The `dirty_gen` the store has.
+    pub saved_gen: u64,
+    /// Byte progress changed since it was last written.
+    pub progress_dirty: bool,
+}
+
+impl Runtime {
+    /// Notes an engine-side change the store must learn (the manager's sync thread writes it).
+    pub fn mark_dirty(&mut self) {
+        self.dirty_gen += 1;
+    }
+
+    /// Whether there are engine-side changes the store does not have.
+    pub fn is_dirty(&self) -> bool {
+        self.dirty_gen != self.saved_gen
+    }
 }
 
 impl Runtime {
@@ -91,6 +113,11 @@ impl Job {
                 retry_at: None,
                 no_progress_since: None,
                 restarts: 0,
+                rev: 0,
+                saved_state: JobState::Suspended,
+                dirty_gen: 0,
+                saved_gen: 0,
+                progress_dirty: false,
             }),
             changed: Condvar::new(),
         })

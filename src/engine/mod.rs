@@ -61,6 +61,11 @@ pub struct Engine {
     options: Mutex<Options>,
     http: once_cell::sync::OnceCell<http::HttpDriver>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// Called (with no lock held by the caller's job) after every engine-side change of a job,
+    /// so the manager can persist it.
+    touch: once_cell::sync::OnceCell<Box<dyn Fn(&Arc<Job>) + Send + Sync>>,
+    /// Whether this engine may start transfers (it holds the state directory's engine lease).
+    lease: std::sync::atomic::AtomicBool,
 }
 
 impl Engine {
@@ -77,6 +82,8 @@ impl Engine {
             options: Mutex::new(Options::default()),
             http: once_cell::sync::OnceCell::new(),
             thread: Mutex::new(None),
+            touch: once_cell::sync::OnceCell::new(),
+            lease: std::sync::atomic::AtomicBool::new(true),
         });
         let driver = http::HttpDriver::start(Arc::downgrade(&engine))?;
         let _ = engine.http.set(driver);
@@ -106,6 +113,42 @@ impl Engine {
     /// A waker for a new run: stopping the run interrupts the HTTP thread's wait.
     pub(crate) fn waker(&self) -> job::Waker {
         self.http().waker()
+    }
+
+    /// Sets the hook told about every engine-side change of a job (once).
+    pub fn set_touch(&self, touch: Box<dyn Fn(&Arc<Job>) + Send + Sync>) {
+        let _ = self.touch.set(touch);
+    }
+
+    /// Tells the manager that the engine changed `job`.
+    pub(crate) fn touch(&self, job: &Arc<Job>) {
+        if let Some(touch) = self.touch.get() {
+            touch(job);
+        }
+    }
+
+    /// Whether this engine holds the lease and may transfer.
+    pub fn has_lease(&self) -> bool {
+        self.lease.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Grants or withdraws the right to transfer. Withdrawing stops every run (jobs keep
+    /// their states, the new lease holder continues them).
+    pub fn set_lease(&self, held: bool) {
+        self.lease.store(held, std::sync::atomic::Ordering::SeqCst);
+        if !held {
+            let jobs = self.sched.lock().jobs.clone();
+            for job in jobs {
+                job.lock().stop_run();
+                job.notify();
+            }
+        }
+        self.wake();
+    }
+
+    /// Every job the scheduler knows.
+    pub fn jobs(&self) -> Vec<Arc<Job>> {
+        self.sched.lock().jobs.clone()
     }
 
     /// Makes a new job known to the scheduler (once per job).
@@ -187,8 +230,10 @@ fn scheduler_loop(engine: Weak<Engine>) {
                 Some(at) if at <= now => {
                     rt.retry_at = None;
                     rt.rec.set_state(JobState::Queued, crate::model::now_ms());
+                    rt.mark_dirty();
                     drop(rt);
                     job.notify();
+                    engine.touch(job);
                 }
                 Some(at) => next_retry = Some(next_retry.map_or(at, |n| n.min(at))),
                 None => {}
@@ -209,6 +254,11 @@ fn scheduler_loop(engine: Weak<Engine>) {
         let max_background = engine.options().max_background;
         let mut background = sched.running.iter().filter(|(_, fg)| !fg).count() as u64;
         let mut to_start = Vec::new();
+        let candidates = if engine.has_lease() {
+            candidates
+        } else {
+            Vec::new()
+        };
         for (priority, _, job) in candidates {
             let foreground = priority == Priority::Foreground;
             if !foreground {

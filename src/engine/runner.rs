@@ -59,8 +59,10 @@ pub(super) fn start(engine: &Arc<Engine>, job: &Arc<Job>) -> bool {
         rt.worker_active = true;
         rt.restarts = 0;
         rt.rec.set_state(JobState::Connecting, now_ms());
+        rt.mark_dirty();
     }
     job.notify();
+    engine.touch(job);
     dispatch(engine, job, &run);
     true
 }
@@ -85,12 +87,14 @@ fn dispatch(engine: &Arc<Engine>, job: &Arc<Job>, run: &Arc<RunControl>) {
                     rt.rec.set_state(JobState::Transferred, now);
                     rt.no_progress_since = None;
                     rt.run = None;
+                    rt.mark_dirty();
                     None
                 }
             }
         }
     };
     let Some((index, remote)) = next else {
+        engine.touch(job);
         return leave(engine, job, run);
     };
     match remote {
@@ -141,6 +145,7 @@ pub(super) fn finished(
         if run.stopped() {
             false
         } else {
+            rt.mark_dirty();
             match outcome {
                 FileOutcome::Done { size, final_url } => {
                     let report = rt.rec.security_flags & crate::transport::http::REDIRECT_MASK
@@ -193,6 +198,7 @@ pub(super) fn finished(
         }
     };
     job.notify();
+    engine.touch(job);
     if next {
         dispatch(engine, job, run);
     } else {
@@ -260,10 +266,12 @@ pub(super) fn progress(
     rt.rec.modification_time = now_ms();
     if rt.rec.state != JobState::Transferring {
         rt.rec.state = JobState::Transferring;
+        rt.mark_dirty();
     }
     // The error object lives until data flows again (spec §4.3); progress resets T14's clock.
     rt.rec.error = None;
     rt.no_progress_since = None;
+    rt.progress_dirty = true;
     rt.rec.active_ms = rt.rec.active_ms.saturating_add(active.as_millis() as u64);
     let limit_s = rt.rec.max_download_time_s;
     if limit_s != 0 && rt.rec.active_ms > u64::from(limit_s) * 1000 {
@@ -275,6 +283,7 @@ pub(super) fn progress(
             retry_after_s: None,
         };
         fail(engine, rt, &err, Some(index as u32));
+        rt.mark_dirty();
         rt.stop_run();
         return false;
     }
@@ -329,12 +338,13 @@ pub(super) fn open_temp(
         Some(found) => found,
         None => {
             offset = 0;
-            let (file, path) = fsx::create_temp(&local)
+            let (file, path) = fsx::create_temp(&local, &fsx::temp_tag(&job.id))
                 .map_err(|e| local_error("create a temp file beside", &local, &e))?;
             let mut rt = job.lock();
             let f = &mut rt.rec.files[index];
             f.temp_path = Some(path.clone());
             f.bytes_transferred = 0;
+            rt.mark_dirty();
             (file, path)
         }
     };

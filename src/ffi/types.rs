@@ -139,6 +139,11 @@ pub const BG_OPTION_STALL_TIMEOUT_MS: i32 = 6;
 /// 0..=86,400,000. Tests lower it.
 pub const BG_OPTION_RETRY_DELAY_FLOOR_MS: i32 = 7;
 
+/// Manager option 8: jobs not completed or cancelled within this many seconds of their last
+/// change are cancelled and their temp files removed (BITS' JobInactivityTimeout); default
+/// 7,776,000 (90 days), 1..=4,294,967,295. Checked when the engine starts and every minute.
+pub const BG_OPTION_INACTIVITY_TIMEOUT_S: i32 = 8;
+
 /// Security flag 0x2: accept a server certificate issued for another host name.
 pub const BG_SSL_IGNORE_CERT_CN_INVALID: u32 = 0x2;
 /// Security flag 0x8: accept a server certificate from an unknown authority. This turns off

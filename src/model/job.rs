@@ -40,6 +40,9 @@ pub struct FileRecord {
     pub completed: bool,
     /// Thrown away by a Complete that came before the file finished.
     pub discarded: bool,
+    /// Complete is renaming this file into place (recorded before the rename, so an engine
+    /// that finds it after a crash finishes the rename).
+    pub rename_pending: bool,
     /// The temp file beside the destination, once the transfer has created it.
     pub temp_path: Option<PathBuf>,
     /// What the source looked like when the temp file was started, so a resume can tell
@@ -59,6 +62,7 @@ impl FileRecord {
             transferred: false,
             completed: false,
             discarded: false,
+            rename_pending: false,
             temp_path: None,
             validator: None,
         }

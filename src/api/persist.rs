@@ -1,0 +1,473 @@
+//! A manager's persistence: the store of its state directory, the engine lease, and the sync
+//! thread that writes engine-side changes, reads other processes' changes, takes the lease over
+//! when its holder goes, and cancels inactive jobs.
+//!
+//! Every process that opens a state directory sees the same jobs: API calls write through to
+//! the store inside a transaction (see `JobRef::mutate`), engine-side changes are written here
+//! within ~100 ms (byte progress at most every 500 ms, after the temp file is flushed), and
+//! changes made by other processes are merged into this process's jobs within ~100 ms.
+
+use super::manager::Manager;
+use crate::engine::{Job, Runtime};
+use crate::fsx;
+use crate::hresult::Result;
+use crate::model::{now_ms, Guid, JobState};
+use crate::store::{FileProgress, Store, StoredJob};
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Weak};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// The lock file whose `flock` is the engine lease.
+pub const LEASE_FILE: &str = "engine.lock";
+/// How often the sync thread looks for other processes' changes and for the lease.
+const POLL: Duration = Duration::from_millis(100);
+/// Byte progress is written at most this often per job.
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(500);
+/// Tombstones of ended jobs are kept this long (ms), so other processes learn how they ended.
+const TOMBSTONE_AGE_MS: i64 = 24 * 3600 * 1000;
+
+/// Persistence of one manager.
+pub struct Persist {
+    /// The store.
+    pub store: Store,
+    dir: PathBuf,
+    lease: Mutex<Option<File>>,
+    touched: Mutex<Sender<Arc<Job>>>,
+    rx: Mutex<Option<Receiver<Arc<Job>>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    stop: AtomicBool,
+}
+
+impl Persist {
+    /// Opens the store of `dir`.
+    pub fn open(dir: &Path) -> Result<Persist> {
+        let store = Store::open(dir)?;
+        let (tx, rx) = mpsc::channel();
+        Ok(Persist {
+            store,
+            dir: dir.to_path_buf(),
+            lease: Mutex::new(None),
+            touched: Mutex::new(tx),
+            rx: Mutex::new(Some(rx)),
+            thread: Mutex::new(None),
+            stop: AtomicBool::new(false),
+        })
+    }
+
+    /// Queues a job whose engine-side state changed.
+    pub fn touch(&self, job: &Arc<Job>) {
+        let _ = self.touched.lock().send(job.clone());
+    }
+
+    /// Whether this process holds the engine lease.
+    pub fn has_lease(&self) -> bool {
+        self.lease.lock().is_some()
+    }
+
+    /// Tries to take the engine lease (an exclusive `flock` on `engine.lock`).
+    fn try_lease(&self) -> bool {
+        let mut lease = self.lease.lock();
+        if lease.is_some() {
+            return true;
+        }
+        use std::os::unix::fs::OpenOptionsExt;
+        let Ok(file) = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .custom_flags(libc::O_CLOEXEC)
+            .open(self.dir.join(LEASE_FILE))
+        else {
+            return false;
+        };
+        // SAFETY: a valid descriptor.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+            *lease = Some(file);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Starts the sync thread.
+    pub fn start(self: &Arc<Self>, manager: Weak<Manager>) -> std::io::Result<()> {
+        let rx = self.rx.lock().take().expect("the sync thread starts once");
+        let me = self.clone();
+        let thread = std::thread::Builder::new()
+            .name("bgcopy-sync".into())
+            .spawn(move || {
+                let _ = crate::ffi::boundary::guard(|| me.run(manager, rx));
+            })?;
+        *self.thread.lock() = Some(thread);
+        Ok(())
+    }
+
+    /// Stops the sync thread after a last write of every pending change; releases the lease.
+    pub fn shutdown(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the thread: a touch with no job is not possible, so just wait for its poll.
+        if let Some(thread) = self.thread.lock().take() {
+            let _ = thread.join();
+        }
+        *self.lease.lock() = None;
+    }
+
+    fn run(&self, manager: Weak<Manager>, rx: Receiver<Arc<Job>>) {
+        let mut pending: HashMap<Guid, Arc<Job>> = HashMap::new();
+        let mut last_progress: HashMap<Guid, Instant> = HashMap::new();
+        let mut data_version = self.store.data_version().unwrap_or(0);
+        let mut next_poll = Instant::now() + POLL;
+        let mut next_sweep = Instant::now() + Duration::from_secs(60);
+        loop {
+            let stopping = self.stop.load(Ordering::SeqCst);
+            let wait = next_poll.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(if stopping { Duration::ZERO } else { wait }) {
+                Ok(job) => {
+                    pending.insert(job.id, job);
+                    while let Ok(job) = rx.try_recv() {
+                        pending.insert(job.id, job);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {}
+            }
+            let Some(manager) = manager.upgrade() else {
+                return;
+            };
+            // Write what the engine changed; byte progress at most every PROGRESS_INTERVAL.
+            pending.retain(|id, job| {
+                let due = stopping
+                    || last_progress
+                        .get(id)
+                        .is_none_or(|t| t.elapsed() >= PROGRESS_INTERVAL);
+                match self.flush(&manager, job, due) {
+                    Flushed::Done => {
+                        if due {
+                            last_progress.insert(*id, Instant::now());
+                        }
+                        false
+                    }
+                    Flushed::Later => true,
+                }
+            });
+            if stopping {
+                return;
+            }
+            if Instant::now() >= next_poll {
+                next_poll = Instant::now() + POLL;
+                if let Ok(v) = self.store.data_version() {
+                    if v != data_version {
+                        data_version = v;
+                        self.pull(&manager);
+                    }
+                }
+                if !manager.engine().has_lease() && self.try_lease() {
+                    self.pull(&manager);
+                    self.recover(&manager);
+                    manager.cancel_inactive();
+                    manager.engine().set_lease(true);
+                }
+            }
+            if Instant::now() >= next_sweep && self.has_lease() {
+                next_sweep = Instant::now() + Duration::from_secs(60);
+                manager.cancel_inactive();
+            }
+        }
+    }
+
+    /// Writes one job's engine-side changes (all of them when dirty; else byte progress when
+    /// `progress_due`, after flushing its temp file so the recorded bytes are on disk).
+    fn flush(&self, manager: &Manager, job: &Arc<Job>, progress_due: bool) -> Flushed {
+        let (dirty, progress) = {
+            let rt = job.lock();
+            (rt.is_dirty(), rt.progress_dirty)
+        };
+        if dirty {
+            return match self.save(manager, job) {
+                Ok(()) => Flushed::Done,
+                Err(_) => Flushed::Later,
+            };
+        }
+        if !progress {
+            return Flushed::Done;
+        }
+        if !progress_due {
+            return Flushed::Later;
+        }
+        let (files, temps) = {
+            let mut rt = job.lock();
+            rt.progress_dirty = false;
+            let files: Vec<FileProgress> = rt
+                .rec
+                .files
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| !f.transferred && f.temp_path.is_some())
+                .map(|(i, f)| FileProgress {
+                    index: i as u32,
+                    bytes_transferred: f.bytes_transferred,
+                    bytes_total: f.bytes_total,
+                })
+                .collect();
+            let temps: Vec<PathBuf> = rt
+                .rec
+                .files
+                .iter()
+                .filter(|f| !f.transferred)
+                .filter_map(|f| f.temp_path.clone())
+                .collect();
+            (files, temps)
+        };
+        // The bytes we record must be on disk first: a crash then costs at most what came after.
+        for t in &temps {
+            if let Ok(f) = File::open(t) {
+                let _ = f.sync_data();
+            }
+        }
+        if self.store.save_progress(&job.id, &files).is_err() {
+            job.lock().progress_dirty = true;
+            return Flushed::Later;
+        }
+        Flushed::Done
+    }
+
+    /// Writes the whole job if the store still has the revision it is based on; otherwise
+    /// merges the other process's change first (ours is written on the next round).
+    pub fn save(&self, _manager: &Manager, job: &Arc<Job>) -> Result<()> {
+        let stop_after = self.store.transaction(|tx| {
+            let db_rev = tx.rev(&job.id)?.unwrap_or(0);
+            let mut rt = job.lock();
+            if db_rev != rt.rev {
+                drop(rt);
+                let theirs = tx.load(&job.id)?;
+                let mut rt = job.lock();
+                return Ok(theirs.map(|db| merge(&mut rt, db)).unwrap_or_default());
+            }
+            let gen = rt.dirty_gen;
+            let rev = rt.rev + 1;
+            tx.save(&rt.rec, rev)?;
+            rt.rev = rev;
+            rt.saved_state = rt.rec.state;
+            rt.saved_gen = gen;
+            rt.progress_dirty = false;
+            Ok(Vec::new())
+        })?;
+        job.notify();
+        finish_ended(job, stop_after);
+        Ok(())
+    }
+
+    /// Reads the jobs other processes created or changed, and merges them in.
+    pub fn pull(&self, manager: &Arc<Manager>) {
+        let Ok(revs) = self.store.revisions() else {
+            return;
+        };
+        for (id, rev) in revs {
+            match manager.find(&id) {
+                Some(job) => {
+                    if job.lock().rev == rev {
+                        continue;
+                    }
+                    if let Ok(Some(db)) = self.store.load(&id) {
+                        let leftovers = merge(&mut job.lock(), db);
+                        job.notify();
+                        finish_ended(&job, leftovers);
+                    }
+                }
+                None => {
+                    if let Ok(Some(db)) = self.store.load(&id) {
+                        if !db.rec.state.is_final() {
+                            manager.adopt(db);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// After taking the lease: transfers the previous engine left half done go back to QUEUED,
+    /// retries are rescheduled, renames a crashed Complete had started are finished, and temp
+    /// files of ended jobs are removed.
+    pub fn recover(&self, manager: &Arc<Manager>) {
+        let floor = manager.engine().options().retry_floor_ms;
+        for job in manager.engine().jobs() {
+            let mut rt = job.lock();
+            if rt.worker_active {
+                continue;
+            }
+            match rt.rec.state {
+                JobState::Connecting | JobState::Transferring => {
+                    rt.rec.set_state(JobState::Queued, now_ms());
+                    rt.mark_dirty();
+                }
+                JobState::TransientError if rt.retry_at.is_none() => {
+                    rt.retry_at = Some(Instant::now() + Duration::from_millis(floor));
+                }
+                _ => {}
+            }
+            // A Complete that crashed between its intent and its renames: finish them.
+            let mut changed = false;
+            for f in rt.rec.files.iter_mut().filter(|f| f.rename_pending) {
+                if let Some(temp) = f.temp_path.clone() {
+                    if temp.exists() {
+                        if fsx::rename_into_place(&temp, &f.local_name).is_err() {
+                            f.rename_pending = false;
+                            changed = true;
+                            continue;
+                        }
+                    } else if !f.local_name.exists() {
+                        // Neither the temp file nor the result: the bytes are gone.
+                        f.rename_pending = false;
+                        f.transferred = false;
+                        f.bytes_transferred = 0;
+                        f.temp_path = None;
+                        changed = true;
+                        continue;
+                    }
+                    f.temp_path = None;
+                }
+                f.rename_pending = false;
+                f.completed = true;
+                changed = true;
+            }
+            if changed {
+                rt.mark_dirty();
+            }
+            drop(rt);
+            self.touch(&job);
+        }
+        self.remove_stray_temps(manager);
+        let _ = self.store.purge_ended(now_ms(), TOMBSTONE_AGE_MS);
+    }
+
+    /// Deletes `.bgcopy-<job>-*.tmp` files, in the directories of known jobs, that belong to a
+    /// job that has ended or that no live job records.
+    fn remove_stray_temps(&self, _manager: &Manager) {
+        let Ok(all) = self.store.load_all() else {
+            return;
+        };
+        let mut dirs: HashMap<PathBuf, ()> = HashMap::new();
+        let mut live_temps: HashMap<PathBuf, ()> = HashMap::new();
+        let mut ended: HashMap<String, bool> = HashMap::new();
+        for j in &all {
+            ended.insert(fsx::temp_tag(&j.rec.id), j.rec.state.is_final());
+            for f in &j.rec.files {
+                if let Some(dir) = f.local_name.parent() {
+                    dirs.insert(dir.to_path_buf(), ());
+                }
+                if let (Some(t), false) = (&f.temp_path, j.rec.state.is_final()) {
+                    live_temps.insert(t.clone(), ());
+                }
+            }
+        }
+        for dir in dirs.keys() {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let name = e.file_name();
+                let Some(tag) = fsx::temp_tag_of(&name) else {
+                    continue;
+                };
+                let path = e.path();
+                // Only our own jobs' temp files: another state directory's stay.
+                if ended.contains_key(&tag) && !live_temps.contains_key(&path) {
+                    let _ = fsx::remove_temp(&path);
+                }
+            }
+        }
+    }
+}
+
+enum Flushed {
+    Done,
+    Later,
+}
+
+/// Merges the stored version of a job (written by another process) into ours. Their
+/// job-level changes win; our transfer progress of files they did not end stays. Returns the
+/// temp files to delete once our transfer has stopped, when they ended the job.
+pub fn merge(rt: &mut Runtime, db: StoredJob) -> Vec<PathBuf> {
+    let theirs_changed_state = db.rec.state != rt.saved_state;
+    let mut rec = db.rec;
+    for (i, f) in rec.files.iter_mut().enumerate() {
+        let Some(ours) = rt.rec.files.get(i) else {
+            continue;
+        };
+        if f.completed || f.discarded || ours.completed || ours.discarded {
+            continue;
+        }
+        if ours.transferred
+            || ours.bytes_transferred >= f.bytes_transferred
+            || ours.temp_path != f.temp_path
+        {
+            f.bytes_total = ours.bytes_total;
+            f.bytes_transferred = ours.bytes_transferred;
+            f.transferred = ours.transferred;
+            f.temp_path = ours.temp_path.clone();
+            f.validator = ours.validator.clone();
+        }
+    }
+    if !theirs_changed_state {
+        rec.state = rt.rec.state;
+        rec.error = rt.rec.error.clone();
+        rec.error_count = rec.error_count.max(rt.rec.error_count);
+        rec.transfer_completion_time = rt
+            .rec
+            .transfer_completion_time
+            .max(rec.transfer_completion_time);
+        rec.active_ms = rec.active_ms.max(rt.rec.active_ms);
+    }
+    let mut leftovers = Vec::new();
+    if rec.state.is_final() {
+        leftovers = rt
+            .rec
+            .files
+            .iter()
+            .zip(rec.files.iter())
+            .filter(|(_, theirs)| !theirs.completed)
+            .filter_map(|(ours, _)| ours.temp_path.clone())
+            .collect();
+    }
+    if theirs_changed_state && !rec.state.is_active() {
+        rt.stop_run();
+    }
+    rt.rec = rec;
+    rt.rev = db.rev;
+    rt.saved_state = rt.rec.state;
+    if rt.rec.state != JobState::TransientError {
+        rt.retry_at = None;
+    }
+    leftovers
+}
+
+/// Once a job ended by another process has no transfer running here, deletes the temp files
+/// our transfer had and theirs did not know.
+pub fn finish_ended(job: &Arc<Job>, leftovers: Vec<PathBuf>) {
+    if leftovers.is_empty() {
+        return;
+    }
+    {
+        let mut rt = job.lock();
+        while rt.worker_active {
+            job.wait(&mut rt, None);
+        }
+    }
+    for t in leftovers {
+        let _ = fsx::remove_temp(&t);
+    }
+}
+
+/// Marks a job's changes as not yet in the store (used when a write failed).
+pub fn mark_unsaved(rt: &mut Runtime) {
+    rt.saved_gen = rt.dirty_gen.wrapping_sub(1);
+}

@@ -1,0 +1,500 @@
+//! Crash-safe persistence of jobs and files: SQLite (bundled) in WAL mode with
+//! `synchronous=FULL`, so a committed change survives a crash or a power loss; every change is
+//! one transaction. Several processes may open the same store: SQLite's locks serialise their
+//! writes, each job row carries a revision that every write bumps, and `PRAGMA data_version`
+//! tells a process cheaply that another one wrote.
+//!
+//! The store holds the BITS-visible record of each job (`model::JobRecord`); ended jobs stay as
+//! tombstones for a day so other processes learn how they ended, then are purged.
+
+mod schema;
+
+use crate::hresult::{Error, Result, BG_E_STORE_CORRUPT, BG_E_STORE_TOO_NEW};
+use crate::model::job::{FileRecord, JobError, Validator};
+use crate::model::url::parse_remote;
+use crate::model::{Guid, JobRecord, JobState, JobType, Priority};
+use parking_lot::{Mutex, MutexGuard};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::collections::HashMap;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+pub use schema::SCHEMA_VERSION;
+
+/// The database file inside a state directory.
+pub const DB_FILE: &str = "bgcopy.db";
+
+/// A job as stored: its record and revision.
+#[derive(Clone, Debug)]
+pub struct StoredJob {
+    /// The record.
+    pub rec: JobRecord,
+    /// Bumped by every write of the job.
+    pub rev: i64,
+}
+
+/// Byte progress of one file, written without bumping the job's revision.
+#[derive(Clone, Copy, Debug)]
+pub struct FileProgress {
+    /// File index.
+    pub index: u32,
+    /// Bytes safely on disk.
+    pub bytes_transferred: u64,
+    /// Size or `BG_SIZE_UNKNOWN`.
+    pub bytes_total: u64,
+}
+
+/// One state directory's database.
+pub struct Store {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+}
+
+fn corrupt(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::with_code(
+        BG_E_STORE_CORRUPT,
+        format!("the job store {} is unreadable: {e}", path.display()),
+    )
+}
+
+fn sql(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
+    move |e| match &e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase
+            ) =>
+        {
+            corrupt(path, e)
+        }
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DiskFull => {
+            Error::with_code(
+                crate::hresult::BG_E_WIN32_DISK_FULL,
+                format!("job store {}: {e}", path.display()),
+            )
+        }
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::ReadOnly
+                    | rusqlite::ErrorCode::PermissionDenied
+                    | rusqlite::ErrorCode::CannotOpen
+            ) =>
+        {
+            Error::with_code(
+                crate::hresult::E_ACCESSDENIED,
+                format!("job store {}: {e}", path.display()),
+            )
+        }
+        _ => Error::with_code(
+            crate::hresult::E_FAIL,
+            format!("job store {}: {e}", path.display()),
+        ),
+    }
+}
+
+impl Store {
+    /// Opens (or creates, mode 0600) the store of a state directory. A store written by a newer
+    /// bgcopy → `BG_E_STORE_TOO_NEW`; a corrupt or truncated one → `BG_E_STORE_CORRUPT`; neither
+    /// is modified.
+    pub fn open(dir: &Path) -> Result<Store> {
+        let path = dir.join(DB_FILE);
+        let existed = path.exists();
+        if !existed {
+            // Create it owner-only before SQLite opens it (SQLite would use the umask).
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .or_else(|e| {
+                    if e.kind() == std::io::ErrorKind::AlreadyExists {
+                        Ok(std::fs::File::open(&path)?)
+                    } else {
+                        Err(e)
+                    }
+                })
+                .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
+        }
+        let conn = Connection::open(&path).map_err(sql(&path))?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(sql(&path))?;
+        // Detect a file that is not a database (or truncated) before anything writes to it.
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| corrupt(&path, e))?;
+        if version > SCHEMA_VERSION {
+            return Err(Error::with_code(
+                BG_E_STORE_TOO_NEW,
+                format!("the job store {} has schema {version}; this bgcopy knows up to {SCHEMA_VERSION}", path.display()),
+            ));
+        }
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| corrupt(&path, e))?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(sql(&path))?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(sql(&path))?;
+        let store = Store {
+            conn: Mutex::new(conn),
+            path,
+        };
+        store.migrate(version)?;
+        store.check_tables()?;
+        for file in ["-wal", "-shm"] {
+            let p = PathBuf::from(format!("{}{file}", store.path.display()));
+            let _ =
+                std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o600));
+        }
+        Ok(store)
+    }
+
+    fn migrate(&self, version: i64) -> Result<()> {
+        if version == SCHEMA_VERSION {
+            return Ok(());
+        }
+        let mut conn = self.conn.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql(&self.path))?;
+        // Another process may have created the schema meanwhile.
+        let now: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(sql(&self.path))?;
+        if now == 0 {
+            tx.execute_batch(schema::V1).map_err(sql(&self.path))?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+                .map_err(sql(&self.path))?;
+        }
+        tx.commit().map_err(sql(&self.path))
+    }
+
+    /// A store whose tables are missing or malformed (a damaged file) is refused, not emptied.
+    fn check_tables(&self) -> Result<()> {
+        let conn = self.conn.lock();
+        conn.query_row("SELECT count(*) FROM jobs", [], |r| r.get::<_, i64>(0))
+            .map_err(|e| corrupt(&self.path, e))?;
+        conn.query_row("SELECT count(*) FROM files", [], |r| r.get::<_, i64>(0))
+            .map_err(|e| corrupt(&self.path, e))?;
+        Ok(())
+    }
+
+    /// The database path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// SQLite's `data_version`: changes when another connection committed.
+    pub fn data_version(&self) -> Result<i64> {
+        self.conn
+            .lock()
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(sql(&self.path))
+    }
+
+    /// Every job's revision.
+    pub fn revisions(&self) -> Result<HashMap<Guid, i64>> {
+        let conn = self.conn.lock();
+        let mut stmt = conn
+            .prepare_cached("SELECT id, rev FROM jobs")
+            .map_err(sql(&self.path))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((guid(r.get_ref(0)?.as_blob()?)?, r.get::<_, i64>(1)?))
+            })
+            .map_err(sql(&self.path))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(sql(&self.path))
+    }
+
+    /// Loads every job, in creation order.
+    pub fn load_all(&self) -> Result<Vec<StoredJob>> {
+        let conn = self.conn.lock();
+        load(&conn, None).map_err(|e| corrupt(&self.path, e))
+    }
+
+    /// Loads one job.
+    pub fn load(&self, id: &Guid) -> Result<Option<StoredJob>> {
+        let conn = self.conn.lock();
+        load(&conn, Some(id))
+            .map(|mut v| v.pop())
+            .map_err(sql(&self.path))
+    }
+
+    /// Runs `f` in an immediate transaction (the store's write lock, across processes).
+    pub fn transaction<T>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql(&self.path))?;
+        let out = f(&Tx {
+            tx: &tx,
+            path: &self.path,
+        })?;
+        tx.commit().map_err(sql(&self.path))?;
+        Ok(out)
+    }
+
+    /// Writes byte progress of some files of a job (no revision bump; only the engine writes it).
+    pub fn save_progress(&self, id: &Guid, files: &[FileProgress]) -> Result<()> {
+        let mut conn = self.conn.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql(&self.path))?;
+        {
+            let mut stmt = tx
+                .prepare_cached("UPDATE files SET bytes_transferred = ?3, bytes_total = ?4 WHERE job_id = ?1 AND idx = ?2 AND transferred = 0")
+                .map_err(sql(&self.path))?;
+            for f in files {
+                stmt.execute(params![
+                    &id.0[..],
+                    f.index,
+                    f.bytes_transferred as i64,
+                    f.bytes_total as i64
+                ])
+                .map_err(sql(&self.path))?;
+            }
+        }
+        tx.commit().map_err(sql(&self.path))
+    }
+
+    /// Forgets tombstones of jobs that ended more than `age_ms` ago.
+    pub fn purge_ended(&self, now_ms: i64, age_ms: i64) -> Result<usize> {
+        let conn = self.conn.lock();
+        conn.execute(
+            "DELETE FROM jobs WHERE state IN (7, 8) AND modification_time < ?1",
+            params![now_ms - age_ms],
+        )
+        .map_err(sql(&self.path))
+    }
+
+    #[doc(hidden)]
+    pub fn lock_conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock()
+    }
+}
+
+/// An open write transaction.
+pub struct Tx<'a> {
+    tx: &'a rusqlite::Transaction<'a>,
+    path: &'a Path,
+}
+
+impl Tx<'_> {
+    /// The stored revision of a job (`None` if absent).
+    pub fn rev(&self, id: &Guid) -> Result<Option<i64>> {
+        self.tx
+            .query_row("SELECT rev FROM jobs WHERE id = ?1", [&id.0[..]], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(sql(self.path))
+    }
+
+    /// Loads a job inside the transaction.
+    pub fn load(&self, id: &Guid) -> Result<Option<StoredJob>> {
+        load(self.tx, Some(id))
+            .map(|mut v| v.pop())
+            .map_err(sql(self.path))
+    }
+
+    /// Writes the whole job with revision `rev` (replacing its files).
+    pub fn save(&self, rec: &JobRecord, rev: i64) -> Result<()> {
+        save(self.tx, rec, rev).map_err(sql(self.path))
+    }
+}
+
+fn guid(bytes: &[u8]) -> rusqlite::Result<Guid> {
+    let b: [u8; 16] = bytes.try_into().map_err(|_| {
+        rusqlite::Error::InvalidColumnType(0, "id".into(), rusqlite::types::Type::Blob)
+    })?;
+    Ok(Guid(b))
+}
+
+fn path_of(bytes: Vec<u8>) -> PathBuf {
+    PathBuf::from(std::ffi::OsStr::from_bytes(&bytes))
+}
+
+fn u64_of(v: i64) -> u64 {
+    v as u64
+}
+
+fn load(conn: &Connection, id: Option<&Guid>) -> rusqlite::Result<Vec<StoredJob>> {
+    let mut jobs = Vec::new();
+    let mut index: HashMap<Guid, usize> = HashMap::new();
+    let cols = "id, rev, type, display_name, description, priority, state, notify_flags, min_retry_delay, \
+                no_progress_timeout, max_download_time, security_flags, error_context, error_code, error_file, \
+                error_desc, error_count, creation_time, modification_time, transfer_completion_time, active_ms";
+    let mut stmt = match id {
+        Some(_) => conn.prepare_cached(&format!("SELECT {cols} FROM jobs WHERE id = ?1"))?,
+        None => conn.prepare_cached(&format!("SELECT {cols} FROM jobs ORDER BY seq"))?,
+    };
+    let map = |r: &rusqlite::Row<'_>| -> rusqlite::Result<StoredJob> {
+        let bad = |i: usize| {
+            rusqlite::Error::InvalidColumnType(i, "value".into(), rusqlite::types::Type::Integer)
+        };
+        let id = guid(r.get_ref(0)?.as_blob()?)?;
+        let error = match r.get::<_, Option<i32>>(13)? {
+            Some(code) => Some(JobError {
+                context: r.get(12)?,
+                code,
+                file_index: r.get::<_, Option<u32>>(14)?,
+                description: r.get::<_, Option<String>>(15)?.unwrap_or_default(),
+            }),
+            None => None,
+        };
+        let rec = JobRecord {
+            id,
+            job_type: JobType::from_i32(r.get(2)?).ok_or_else(|| bad(2))?,
+            display_name: r.get(3)?,
+            description: r.get(4)?,
+            priority: Priority::from_i32(r.get(5)?).ok_or_else(|| bad(5))?,
+            state: JobState::from_i32(r.get(6)?).ok_or_else(|| bad(6))?,
+            files: Vec::new(),
+            notify_flags: r.get(7)?,
+            min_retry_delay_s: r.get(8)?,
+            no_progress_timeout_s: r.get(9)?,
+            max_download_time_s: r.get(10)?,
+            security_flags: r.get(11)?,
+            error,
+            error_count: r.get(16)?,
+            creation_time: r.get(17)?,
+            modification_time: r.get(18)?,
+            transfer_completion_time: r.get(19)?,
+            active_ms: u64_of(r.get(20)?),
+        };
+        Ok(StoredJob {
+            rec,
+            rev: r.get(1)?,
+        })
+    };
+    let rows: Vec<StoredJob> = match id {
+        Some(id) => stmt
+            .query_map([&id.0[..]], map)?
+            .collect::<rusqlite::Result<_>>()?,
+        None => stmt.query_map([], map)?.collect::<rusqlite::Result<_>>()?,
+    };
+    for (i, job) in rows.into_iter().enumerate() {
+        index.insert(job.rec.id, i);
+        jobs.push(job);
+    }
+    let fcols = "job_id, idx, remote_name, local_name, bytes_total, bytes_transferred, transferred, completed, discarded, \
+                 temp_path, v_size, v_etag, v_last_modified, rename_pending";
+    let mut fstmt = match id {
+        Some(_) => conn.prepare_cached(&format!(
+            "SELECT {fcols} FROM files WHERE job_id = ?1 ORDER BY idx"
+        ))?,
+        None => conn.prepare_cached(&format!("SELECT {fcols} FROM files ORDER BY job_id, idx"))?,
+    };
+    let fmap = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(Guid, FileRecord)> {
+        let remote_name: String = r.get(2)?;
+        let remote = parse_remote(&remote_name).map_err(|_| {
+            rusqlite::Error::InvalidColumnType(2, "remote_name".into(), rusqlite::types::Type::Text)
+        })?;
+        let v_size: Option<i64> = r.get(10)?;
+        let v_etag: Option<String> = r.get(11)?;
+        let v_lm: Option<String> = r.get(12)?;
+        let validator =
+            (v_size.is_some() || v_etag.is_some() || v_lm.is_some()).then(|| Validator {
+                size: v_size.map(u64_of),
+                etag: v_etag,
+                last_modified: v_lm,
+            });
+        Ok((
+            guid(r.get_ref(0)?.as_blob()?)?,
+            FileRecord {
+                remote_name,
+                remote,
+                local_name: path_of(r.get(3)?),
+                bytes_total: u64_of(r.get(4)?),
+                bytes_transferred: u64_of(r.get(5)?),
+                transferred: r.get(6)?,
+                completed: r.get(7)?,
+                discarded: r.get(8)?,
+                rename_pending: r.get(13)?,
+                temp_path: r.get::<_, Option<Vec<u8>>>(9)?.map(path_of),
+                validator,
+            },
+        ))
+    };
+    let files: Vec<(Guid, FileRecord)> = match id {
+        Some(id) => fstmt
+            .query_map([&id.0[..]], fmap)?
+            .collect::<rusqlite::Result<_>>()?,
+        None => fstmt
+            .query_map([], fmap)?
+            .collect::<rusqlite::Result<_>>()?,
+    };
+    for (job_id, file) in files {
+        if let Some(&i) = index.get(&job_id) {
+            jobs[i].rec.files.push(file);
+        }
+    }
+    Ok(jobs)
+}
+
+fn save(tx: &rusqlite::Transaction<'_>, rec: &JobRecord, rev: i64) -> rusqlite::Result<()> {
+    let e = rec.error.as_ref();
+    tx.prepare_cached(
+        "INSERT INTO jobs (id, seq, rev, type, display_name, description, priority, state, notify_flags, min_retry_delay, \
+         no_progress_timeout, max_download_time, security_flags, error_context, error_code, error_file, error_desc, \
+         error_count, creation_time, modification_time, transfer_completion_time, active_ms) \
+         VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM jobs), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21) \
+         ON CONFLICT(id) DO UPDATE SET rev = ?2, display_name = ?4, description = ?5, priority = ?6, state = ?7, \
+         notify_flags = ?8, min_retry_delay = ?9, no_progress_timeout = ?10, max_download_time = ?11, security_flags = ?12, \
+         error_context = ?13, error_code = ?14, error_file = ?15, error_desc = ?16, error_count = ?17, \
+         modification_time = ?19, transfer_completion_time = ?20, active_ms = ?21",
+    )?
+    .execute(params![
+        &rec.id.0[..],
+        rev,
+        rec.job_type as i32,
+        rec.display_name,
+        rec.description,
+        rec.priority as i32,
+        rec.state as i32,
+        rec.notify_flags,
+        rec.min_retry_delay_s,
+        rec.no_progress_timeout_s,
+        rec.max_download_time_s,
+        rec.security_flags,
+        e.map(|e| e.context),
+        e.map(|e| e.code),
+        e.and_then(|e| e.file_index),
+        e.map(|e| e.description.as_str()),
+        rec.error_count,
+        rec.creation_time,
+        rec.modification_time,
+        rec.transfer_completion_time,
+        rec.active_ms as i64,
+    ])?;
+    tx.prepare_cached("DELETE FROM files WHERE job_id = ?1 AND idx >= ?2")?
+        .execute(params![&rec.id.0[..], rec.files.len() as i64])?;
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO files (job_id, idx, remote_name, local_name, bytes_total, bytes_transferred, transferred, completed, \
+         discarded, temp_path, v_size, v_etag, v_last_modified, rename_pending) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
+         ON CONFLICT(job_id, idx) DO UPDATE SET remote_name = ?3, bytes_total = ?5, bytes_transferred = ?6, transferred = ?7, \
+         completed = ?8, discarded = ?9, temp_path = ?10, v_size = ?11, v_etag = ?12, v_last_modified = ?13, rename_pending = ?14",
+    )?;
+    for (i, f) in rec.files.iter().enumerate() {
+        let v = f.validator.as_ref();
+        stmt.execute(params![
+            &rec.id.0[..],
+            i as i64,
+            f.remote_name,
+            f.local_name.as_os_str().as_bytes(),
+            f.bytes_total as i64,
+            f.bytes_transferred as i64,
+            f.transferred,
+            f.completed,
+            f.discarded,
+            f.temp_path.as_ref().map(|p| p.as_os_str().as_bytes()),
+            v.and_then(|v| v.size).map(|s| s as i64),
+            v.and_then(|v| v.etag.as_deref()),
+            v.and_then(|v| v.last_modified.as_deref()),
+            f.rename_pending,
+        ])?;
+    }
+    Ok(())
+}

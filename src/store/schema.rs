@@ -1,0 +1,50 @@
+//! The store's schema. `PRAGMA user_version` holds its version; a newer one is refused.
+
+/// The schema version this bgcopy writes and reads.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Version 1.
+pub const V1: &str = "
+CREATE TABLE jobs (
+    id BLOB PRIMARY KEY NOT NULL,
+    seq INTEGER NOT NULL,
+    rev INTEGER NOT NULL,
+    type INTEGER NOT NULL,
+    display_name TEXT NOT NULL,
+    description TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    state INTEGER NOT NULL,
+    notify_flags INTEGER NOT NULL,
+    min_retry_delay INTEGER NOT NULL,
+    no_progress_timeout INTEGER NOT NULL,
+    max_download_time INTEGER NOT NULL,
+    security_flags INTEGER NOT NULL,
+    error_context INTEGER,
+    error_code INTEGER,
+    error_file INTEGER,
+    error_desc TEXT,
+    error_count INTEGER NOT NULL,
+    creation_time INTEGER NOT NULL,
+    modification_time INTEGER NOT NULL,
+    transfer_completion_time INTEGER NOT NULL,
+    active_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX jobs_seq ON jobs (seq);
+CREATE TABLE files (
+    job_id BLOB NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    remote_name TEXT NOT NULL,
+    local_name BLOB NOT NULL,
+    bytes_total INTEGER NOT NULL,
+    bytes_transferred INTEGER NOT NULL,
+    transferred INTEGER NOT NULL,
+    completed INTEGER NOT NULL,
+    discarded INTEGER NOT NULL,
+    rename_pending INTEGER NOT NULL,
+    temp_path BLOB,
+    v_size INTEGER,
+    v_etag TEXT,
+    v_last_modified TEXT,
+    PRIMARY KEY (job_id, idx)
+) WITHOUT ROWID;
+";
