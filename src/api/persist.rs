@@ -4,7 +4,7 @@
 //!
 //! Every process that opens a state directory sees the same jobs: API calls write through to
 //! the store inside a transaction (see `JobRef::mutate`), engine-side changes are written here
-//! within ~100 ms (byte progress at most every 500 ms, after the temp file is flushed), and
+//! within ~100 ms (byte progress at most every 500 ms), and
 //! changes made by other processes are merged into this process's jobs within ~100 ms.
 
 use super::manager::Manager;
@@ -192,7 +192,11 @@ impl Persist {
             (rt.is_dirty(), rt.progress_dirty)
         };
         if dirty {
-            return match self.save(manager, job) {
+            let r = self.save(manager, job);
+            if let Err(e) = &r {
+                crate::bglog!("writing job {} to the store failed: {e}", job.id);
+            }
+            return match r {
                 Ok(()) => Flushed::Done,
                 Err(_) => Flushed::Later,
             };
@@ -203,7 +207,10 @@ impl Persist {
         if !progress_due {
             return Flushed::Later;
         }
-        let (files, temps) = {
+        // No fsync of the temp file here (it would stall behind a fast writer): a restart
+        // continues from min(recorded bytes, temp file length), and on ext4's ordered mode a
+        // file's length never covers data that did not reach the disk.
+        let files = {
             let mut rt = job.lock();
             rt.progress_dirty = false;
             let files: Vec<FileProgress> = rt
@@ -218,21 +225,8 @@ impl Persist {
                     bytes_total: f.bytes_total,
                 })
                 .collect();
-            let temps: Vec<PathBuf> = rt
-                .rec
-                .files
-                .iter()
-                .filter(|f| !f.transferred)
-                .filter_map(|f| f.temp_path.clone())
-                .collect();
-            (files, temps)
+            files
         };
-        // The bytes we record must be on disk first: a crash then costs at most what came after.
-        for t in &temps {
-            if let Ok(f) = File::open(t) {
-                let _ = f.sync_data();
-            }
-        }
         if self.store.save_progress(&job.id, &files).is_err() {
             job.lock().progress_dirty = true;
             return Flushed::Later;
