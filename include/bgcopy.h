@@ -89,6 +89,13 @@
 #define BG_OPTION_RETRY_DELAY_FLOOR_MS 7
 
 /**
+ * Manager option 8: jobs not completed or cancelled within this many seconds of their last
+ * change are cancelled and their temp files removed (BITS' JobInactivityTimeout); default
+ * 7,776,000 (90 days), 1..=4,294,967,295. Checked when the engine starts and every minute.
+ */
+#define BG_OPTION_INACTIVITY_TIMEOUT_S 8
+
+/**
  * Security flag 0x2: accept a server certificate issued for another host name.
  */
 #define BG_SSL_IGNORE_CERT_CN_INVALID 2
@@ -123,6 +130,11 @@
  * Flag 0x0800: allow a redirect from https to http (refused by default).
  */
 #define BG_HTTP_REDIRECT_POLICY_ALLOW_HTTPS_TO_HTTP 2048
+
+/**
+ * The schema version this bgcopy writes and reads.
+ */
+#define SCHEMA_VERSION 1
 
 /**
  * An HRESULT-style return code (`int32_t` in C).
