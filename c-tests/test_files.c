@@ -413,8 +413,8 @@ static void check_temp_file(const char *temp, const char *dst, uint64_t want_siz
     int named = len > 12 && strncmp(leaf, ".bgcopy-", 8) == 0 &&
                 strcmp(leaf + len - 4, ".tmp") == 0;
     for (size_t k = 8; named && k < len - 4; k++)
-        if (!strchr("0123456789abcdefABCDEF", leaf[k])) named = 0;
-    CHECK_MSG(named, "temp file name \"%s\" is not .bgcopy-<hex>.tmp", leaf);
+        if (!strchr("0123456789abcdefABCDEF-", leaf[k])) named = 0;
+    CHECK_MSG(named, "temp file name \"%s\" is not .bgcopy-<job tag>-<hex>.tmp", leaf);
     struct stat st;
     CHECK(lstat(temp, &st) == 0);
     CHECK(S_ISREG(st.st_mode));

@@ -246,7 +246,7 @@ fn scheduler_loop(engine: Weak<Engine>) {
             .enumerate()
             .filter_map(|(order, job)| {
                 let rt = job.lock();
-                (rt.rec.state == JobState::Queued && !rt.worker_active)
+                (rt.rec.state == JobState::Queued && !rt.worker_active && !rt.busy)
                     .then(|| (rt.rec.priority, order, job.clone()))
             })
             .collect();

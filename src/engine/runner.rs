@@ -52,7 +52,8 @@ pub(super) fn start(engine: &Arc<Engine>, job: &Arc<Job>) -> bool {
     let run = RunControl::new(engine.waker());
     {
         let mut rt = job.lock();
-        if rt.rec.state != JobState::Queued || rt.worker_active {
+        // A job whose files Complete or Cancel is working on must not start a transfer.
+        if rt.rec.state != JobState::Queued || rt.worker_active || rt.busy {
             return false;
         }
         rt.run = Some(run.clone());
