@@ -14,6 +14,7 @@ pub mod fsx;
 pub mod hresult;
 pub mod log;
 pub mod model;
+pub mod notify;
 pub mod store;
 pub mod transport;
 

@@ -197,7 +197,7 @@ impl JobRef {
                 rt.rec.error = None;
                 rt.rec.active_ms = 0;
                 rt.retry_at = None;
-                rt.rec.set_state(target, now_ms());
+                rt.set_state(target, now_ms());
             }
             Ok(())
         })?;
@@ -210,7 +210,7 @@ impl JobRef {
         self.mutate(Method::Suspend, |rt| {
             if let Some(target) = state::suspend(rt.rec.state)? {
                 rt.stop_run();
-                rt.rec.set_state(target, now_ms());
+                rt.set_state(target, now_ms());
             }
             Ok(())
         })?;
@@ -240,7 +240,7 @@ impl JobRef {
             let temps = self.mutate(Method::Cancel, |rt| {
                 rt.rec.error = None;
                 rt.retry_at = None;
-                rt.rec.set_state(JobState::Cancelled, now_ms());
+                rt.set_state(JobState::Cancelled, now_ms());
                 Ok(rt
                     .rec
                     .files
@@ -390,10 +390,10 @@ impl JobRef {
                     if rt.rec.state != JobState::Transferred {
                         rt.rec.transfer_completion_time = now;
                     }
-                    rt.rec.set_state(JobState::Transferred, now);
+                    rt.set_state(JobState::Transferred, now);
                     return Ok(S_OK);
                 }
-                rt.rec.set_state(JobState::Acknowledged, now);
+                rt.set_state(JobState::Acknowledged, now);
                 let partial = rt.rec.files.iter().any(|f| f.discarded);
                 Ok(if partial {
                     BG_S_PARTIAL_COMPLETE
@@ -560,6 +560,72 @@ impl JobRef {
     /// GetSecurityFlags.
     pub fn security_flags(&self) -> u32 {
         self.get(|rt| rt.rec.security_flags)
+    }
+
+    /// Sets (or, with `None`, removes) this process's callbacks for the job. Refused in the
+    /// final states. Events that happened before are not replayed. The old listener is dropped
+    /// after the job lock is released (its finaliser runs on the dispatcher thread).
+    pub fn set_listener(
+        &self,
+        listener: Option<Arc<dyn crate::notify::Listener>>,
+    ) -> Result<bg_hresult> {
+        let old = {
+            let mut rt = self.job.lock();
+            state::check(Method::SetProperty, self.job.job_type, rt.rec.state)?;
+            let n = rt.rec.files.len();
+            let done: Vec<bool> = rt.rec.files.iter().map(|f| f.transferred).collect();
+            rt.announced_files = done;
+            rt.announced_files.resize(n, false);
+            rt.announced_modification = rt.rec.modification_time;
+            std::mem::replace(&mut rt.listener, listener)
+        };
+        drop(old);
+        Ok(S_OK)
+    }
+
+    /// This process's listener for the job, if any.
+    pub fn listener(&self) -> Option<Arc<dyn crate::notify::Listener>> {
+        self.job.lock().listener.clone()
+    }
+
+    /// SetNotifyCmdLine (spec §3.3): `None` removes. When the job already is TRANSFERRED or
+    /// ERROR, the command runs now (as in BITS, it runs even if set after the event).
+    pub fn set_notify_cmd_line(
+        &self,
+        cmd: Option<crate::notify::CommandLine>,
+    ) -> Result<bg_hresult> {
+        let run = self.mutate(Method::SetProperty, |rt| {
+            rt.rec.notify_cmd = cmd.clone();
+            rt.rec.notify_cmd_done = None;
+            let state = rt.rec.state;
+            let taken = rt.listener.as_ref().is_some_and(|l| match state {
+                JobState::Transferred => l.takes_transferred(),
+                JobState::Error => l.takes_error(),
+                _ => false,
+            });
+            Ok(cmd
+                .filter(|_| matches!(state, JobState::Transferred | JobState::Error) && !taken)
+                .map(|c| (c, state)))
+        })?;
+        if let Some((cmd, state)) = run {
+            self.job.run_command(cmd, state);
+        }
+        Ok(S_OK)
+    }
+
+    /// GetNotifyCmdLine.
+    pub fn notify_cmd_line(&self) -> Option<crate::notify::CommandLine> {
+        self.get(|rt| rt.rec.notify_cmd.clone())
+    }
+
+    /// Sets the minimum interval between two JobModification callbacks (ms).
+    pub fn set_min_notify_interval(&self, ms: u32) -> Result<bg_hresult> {
+        self.set(|rt| rt.rec.min_notify_interval_ms = ms)
+    }
+
+    /// Reads the minimum notification interval (ms).
+    pub fn min_notify_interval(&self) -> u32 {
+        self.get(|rt| rt.rec.min_notify_interval_ms)
     }
 
     /// Test hook: hold the transfer when file `index` reaches `offset` bytes (`None` releases).

@@ -175,6 +175,26 @@ impl Persist {
                     self.recover(&manager);
                     manager.cancel_inactive();
                     manager.engine().set_lease(true);
+                    // Command lines that never succeeded for the state their job is in run
+                    // now, in the new lease holder (spec §3.3: even after the creator exited).
+                    for job in manager.engine().jobs() {
+                        let pending = {
+                            let rt = job.lock();
+                            let state = rt.rec.state;
+                            matches!(state, JobState::Transferred | JobState::Error)
+                                .then(|| {
+                                    rt.rec
+                                        .notify_cmd
+                                        .clone()
+                                        .filter(|_| rt.rec.notify_cmd_done != Some(state))
+                                        .map(|c| (c, state))
+                                })
+                                .flatten()
+                        };
+                        if let Some((cmd, state)) = pending {
+                            job.run_command(cmd, state);
+                        }
+                    }
                 }
             }
             if Instant::now() >= next_sweep && self.has_lease() {
@@ -300,7 +320,7 @@ impl Persist {
             }
             match rt.rec.state {
                 JobState::Connecting | JobState::Transferring => {
-                    rt.rec.set_state(JobState::Queued, now_ms());
+                    rt.set_state(JobState::Queued, now_ms());
                     rt.mark_dirty();
                 }
                 JobState::TransientError if rt.retry_at.is_none() => {
@@ -434,6 +454,9 @@ pub fn merge(rt: &mut Runtime, db: StoredJob) -> Vec<PathBuf> {
     }
     if theirs_changed_state && !rec.state.is_active() {
         rt.stop_run();
+    }
+    if rec.state != rt.rec.state {
+        rt.entered.push(rec.state);
     }
     rt.rec = rec;
     rt.rev = db.rev;

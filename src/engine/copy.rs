@@ -65,8 +65,7 @@ fn try_copy(
     let mut source = file::open(paths)?;
     {
         let mut rt = job.lock();
-        rt.rec
-            .set_state(JobState::Transferring, crate::model::now_ms());
+        rt.set_state(JobState::Transferring, crate::model::now_ms());
         let f = &mut rt.rec.files[index];
         f.bytes_total = source.size;
         // Only the same content may be continued: a changed source restarts the file from zero.

@@ -121,8 +121,7 @@ impl Sink for JobSink {
         f.bytes_transferred = start;
         f.bytes_total = total.unwrap_or(crate::model::job::SIZE_UNKNOWN);
         f.validator = Some(validator.clone());
-        rt.rec
-            .set_state(crate::model::JobState::Transferring, crate::model::now_ms());
+        rt.set_state(crate::model::JobState::Transferring, crate::model::now_ms());
         drop(rt);
         self.job.notify();
     }

@@ -1,10 +1,12 @@
 //! The shared, lockable job: its record plus what the engine needs to run and stop it.
 
+use crate::model::job::JobError;
 use crate::model::{Guid, JobRecord, JobState, JobType};
+use crate::notify::{self, Event, Listener};
 use parking_lot::{Condvar, Mutex, MutexGuard};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
 
 /// Wakes the thread that runs a transfer so it notices a stop at once.
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
@@ -65,9 +67,31 @@ pub struct Runtime {
     pub saved_gen: u64,
     /// Byte progress changed since it was last written.
     pub progress_dirty: bool,
+    /// This process's callbacks for the job (not persisted, as in BITS).
+    pub listener: Option<Arc<dyn Listener>>,
+    /// States entered since the last [`Job::publish`], in order.
+    pub entered: Vec<JobState>,
+    /// Files whose FILE_TRANSFERRED event went out.
+    pub announced_files: Vec<bool>,
+    /// The modification time the last JobModification event reported.
+    pub announced_modification: i64,
+    /// The notify command line is running.
+    pub cmd_running: bool,
 }
 
 impl Runtime {
+    /// Moves the job to `state` (stamping the modification time) and records the transition
+    /// for the notifications.
+    pub fn set_state(&mut self, state: JobState, now_ms: i64) {
+        if state != self.rec.state {
+            self.entered.push(state);
+        }
+        self.rec.set_state(state, now_ms);
+        if !matches!(state, JobState::Transferred | JobState::Error) {
+            self.rec.notify_cmd_done = None;
+        }
+    }
+
     /// Notes an engine-side change the store must learn (the manager's sync thread writes it).
     pub fn mark_dirty(&mut self) {
         self.dirty_gen += 1;
@@ -96,6 +120,8 @@ pub struct Job {
     pub job_type: JobType,
     state: Mutex<Runtime>,
     changed: Condvar,
+    /// The engine that runs the job (set when it is registered).
+    engine: once_cell::sync::OnceCell<Weak<crate::engine::Engine>>,
 }
 
 impl Job {
@@ -118,8 +144,14 @@ impl Job {
                 dirty_gen: 0,
                 saved_gen: 0,
                 progress_dirty: false,
+                listener: None,
+                entered: Vec::new(),
+                announced_files: Vec::new(),
+                announced_modification: 0,
+                cmd_running: false,
             }),
             changed: Condvar::new(),
+            engine: once_cell::sync::OnceCell::new(),
         })
     }
 
@@ -128,9 +160,167 @@ impl Job {
         self.state.lock()
     }
 
-    /// Wakes every thread waiting for a change of this job.
-    pub fn notify(&self) {
+    /// Wakes every thread waiting for a change of this job, and queues the notifications the
+    /// change calls for. Call it after every change, without holding the job lock.
+    pub fn notify(self: &Arc<Self>) {
         self.changed.notify_all();
+        self.publish();
+    }
+
+    /// Wakes the threads waiting on this job's condition variable (no notifications).
+    pub fn wake_waiters(&self) {
+        self.changed.notify_all();
+    }
+
+    /// Ties the job to its engine (once).
+    pub fn set_engine(&self, engine: Weak<crate::engine::Engine>) {
+        let _ = self.engine.set(engine);
+    }
+
+    /// Compares the job with what was last announced and queues the events (spec §3.9):
+    /// JobTransferred / JobError on entering those states, FileTransferred per finished file in
+    /// order, JobModification for any other change (coalesced by the dispatcher). Also starts
+    /// the notify command line when TRANSFERRED or ERROR is entered and no callback takes it.
+    pub fn publish(self: &Arc<Self>) {
+        let command = {
+            let mut rt = self.lock();
+            let entered = std::mem::take(&mut rt.entered);
+            let flags = rt.rec.notify_flags;
+            let interval = Duration::from_millis(u64::from(rt.rec.min_notify_interval_ms));
+            let listener = rt
+                .listener
+                .clone()
+                .filter(|_| flags & notify::FLAG_DISABLE == 0);
+            let mut state_event = false;
+            let mut command = None;
+            for state in &entered {
+                let event = match state {
+                    JobState::Transferred => {
+                        state_event = true;
+                        (flags & notify::FLAG_TRANSFERRED != 0).then_some(Event::Transferred)
+                    }
+                    JobState::Error => {
+                        state_event = true;
+                        let err = rt.rec.error.clone().unwrap_or(JobError {
+                            context: 0,
+                            code: 0,
+                            file_index: None,
+                            description: String::new(),
+                        });
+                        (flags & notify::FLAG_ERROR != 0).then_some(Event::Error(err))
+                    }
+                    _ => None,
+                };
+                if matches!(state, JobState::Transferred | JobState::Error) {
+                    let taken = listener.as_ref().is_some_and(|l| {
+                        event.is_some()
+                            && if *state == JobState::Transferred {
+                                l.takes_transferred()
+                            } else {
+                                l.takes_error()
+                            }
+                    });
+                    if !taken && flags & notify::FLAG_DISABLE == 0 {
+                        command = rt.rec.notify_cmd.clone().map(|c| (c, *state));
+                    }
+                }
+                if let (Some(l), Some(e)) = (&listener, event) {
+                    notify::post(l.clone(), self.clone(), e, interval);
+                }
+            }
+            let n = rt.rec.files.len();
+            rt.announced_files.resize(n, false);
+            for i in 0..n {
+                let done = rt.rec.files[i].transferred;
+                if done && !rt.announced_files[i] {
+                    rt.announced_files[i] = true;
+                    if let Some(l) = listener
+                        .as_ref()
+                        .filter(|_| flags & notify::FLAG_FILE_TRANSFERRED != 0)
+                    {
+                        notify::post(
+                            l.clone(),
+                            self.clone(),
+                            Event::FileTransferred(i as u32),
+                            interval,
+                        );
+                    }
+                } else if !done {
+                    rt.announced_files[i] = false;
+                }
+            }
+            if rt.rec.modification_time != rt.announced_modification {
+                rt.announced_modification = rt.rec.modification_time;
+                // Not for the transitions to TRANSFERRED or ERROR (spec §3.9).
+                if !state_event
+                    || entered
+                        .iter()
+                        .any(|s| !matches!(s, JobState::Transferred | JobState::Error))
+                {
+                    if let Some(l) = listener
+                        .as_ref()
+                        .filter(|_| flags & notify::FLAG_MODIFICATION != 0)
+                    {
+                        notify::post(l.clone(), self.clone(), Event::Modification, interval);
+                    }
+                }
+            }
+            command
+        };
+        if let Some((cmd, state)) = command {
+            self.run_command(cmd, state);
+        }
+    }
+
+    /// Runs the notify command line for `state` if this process's engine holds the lease and it
+    /// has not succeeded for this entry of the state yet; reruns it after MinimumRetryDelay
+    /// while it fails and the job stays in that state.
+    pub fn run_command(self: &Arc<Self>, cmd: notify::CommandLine, state: JobState) {
+        let Some(engine) = self.engine.get().and_then(Weak::upgrade) else {
+            return;
+        };
+        if !engine.has_lease() {
+            return;
+        }
+        {
+            let mut rt = self.lock();
+            if rt.rec.state != state || rt.rec.notify_cmd_done == Some(state) || rt.cmd_running {
+                return;
+            }
+            rt.cmd_running = true;
+        }
+        let job = self.clone();
+        notify::spawn_command(
+            cmd,
+            Box::new(move |ok| {
+                let retry = {
+                    let mut rt = job.lock();
+                    rt.cmd_running = false;
+                    if ok {
+                        if rt.rec.state == state {
+                            rt.rec.notify_cmd_done = Some(state);
+                            rt.mark_dirty();
+                        }
+                        None
+                    } else if rt.rec.state == state {
+                        let floor = engine.options().retry_floor_ms;
+                        Some(Duration::from_millis(
+                            (u64::from(rt.rec.min_retry_delay_s) * 1000).max(floor),
+                        ))
+                    } else {
+                        None
+                    }
+                };
+                engine.touch(&job);
+                if let Some(delay) = retry {
+                    std::thread::sleep(delay);
+                    let cmd = job.lock().rec.notify_cmd.clone();
+                    if let Some(cmd) = cmd {
+                        job.run_command(cmd, state);
+                    }
+                }
+            }),
+        );
     }
 
     /// Waits (releasing the lock meanwhile) for a change; returns `false` at `deadline`.
@@ -153,7 +343,7 @@ impl Job {
         guard.busy = true;
         guard.stop_run();
         // A transfer held by a test hook waits on this condition variable.
-        self.notify();
+        self.wake_waiters();
         while guard.worker_active {
             self.wait(guard, None);
         }
@@ -162,6 +352,6 @@ impl Job {
     /// Ends a claim taken with [`Job::claim_files`].
     pub fn release_files(&self, guard: &mut MutexGuard<'_, Runtime>) {
         guard.busy = false;
-        self.notify();
+        self.wake_waiters();
     }
 }

@@ -152,7 +152,8 @@ impl Engine {
     }
 
     /// Makes a new job known to the scheduler (once per job).
-    pub fn register(&self, job: Arc<Job>) {
+    pub fn register(self: &Arc<Self>, job: Arc<Job>) {
+        job.set_engine(Arc::downgrade(self));
         self.sched.lock().jobs.push(job);
     }
 
@@ -229,7 +230,7 @@ fn scheduler_loop(engine: Weak<Engine>) {
             match rt.retry_at {
                 Some(at) if at <= now => {
                     rt.retry_at = None;
-                    rt.rec.set_state(JobState::Queued, crate::model::now_ms());
+                    rt.set_state(JobState::Queued, crate::model::now_ms());
                     rt.mark_dirty();
                     drop(rt);
                     job.notify();

@@ -59,7 +59,7 @@ pub(super) fn start(engine: &Arc<Engine>, job: &Arc<Job>) -> bool {
         rt.run = Some(run.clone());
         rt.worker_active = true;
         rt.restarts = 0;
-        rt.rec.set_state(JobState::Connecting, now_ms());
+        rt.set_state(JobState::Connecting, now_ms());
         rt.mark_dirty();
     }
     job.notify();
@@ -85,7 +85,7 @@ fn dispatch(engine: &Arc<Engine>, job: &Arc<Job>, run: &Arc<RunControl>) {
                 None => {
                     let now = now_ms();
                     rt.rec.transfer_completion_time = now;
-                    rt.rec.set_state(JobState::Transferred, now);
+                    rt.set_state(JobState::Transferred, now);
                     rt.no_progress_since = None;
                     rt.run = None;
                     rt.mark_dirty();
@@ -243,7 +243,7 @@ pub(super) fn fail(
     } else {
         JobState::Error
     };
-    rt.rec.set_state(state, now_ms());
+    rt.set_state(state, now_ms());
 }
 
 /// Notes progress of file `index`: `pos` bytes on disk. Returns `false` when the run must stop
@@ -266,7 +266,7 @@ pub(super) fn progress(
     }
     rt.rec.modification_time = now_ms();
     if rt.rec.state != JobState::Transferring {
-        rt.rec.state = JobState::Transferring;
+        rt.set_state(JobState::Transferring, rt.rec.modification_time);
         rt.mark_dirty();
     }
     // The error object lives until data flows again (spec §4.3); progress resets T14's clock.

@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod boundary;
+pub mod callbacks;
 pub mod job;
 pub mod library;
 pub mod manager;

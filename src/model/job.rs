@@ -18,6 +18,8 @@ pub(crate) const KNOWN_NOTIFY_FLAGS: u32 = 0x1F;
 pub(crate) const DEFAULT_MIN_RETRY_DELAY_S: u32 = 600;
 /// Default NoProgressTimeout: 1,209,600 s (14 days).
 pub(crate) const DEFAULT_NO_PROGRESS_TIMEOUT_S: u32 = 1_209_600;
+/// Default minimum notification interval: 500 ms (BITS' MINIMUM_NOTIFICATION_INTERVAL_MS).
+pub(crate) const DEFAULT_MIN_NOTIFY_INTERVAL_MS: u32 = 500;
 /// Default MaxDownloadTime: 7,776,000 s (90 days).
 pub(crate) const DEFAULT_MAX_DOWNLOAD_TIME_S: u32 = 7_776_000;
 
@@ -137,6 +139,12 @@ pub struct JobRecord {
     pub max_download_time_s: u32,
     /// `BG_SSL_*` and `BG_HTTP_REDIRECT_POLICY_*` flags (spec §3.10); 0 by default.
     pub security_flags: u32,
+    /// Minimum time between two JobModification events, ms (default 500).
+    pub min_notify_interval_ms: u32,
+    /// The program run on TRANSFERRED or ERROR when no callback takes the event.
+    pub notify_cmd: Option<crate::notify::CommandLine>,
+    /// The state for which the command line already ran successfully (reset on leaving it).
+    pub notify_cmd_done: Option<JobState>,
     /// The error object, present only in ERROR / TRANSIENT_ERROR.
     pub error: Option<JobError>,
     /// Transitions to (TRANSIENT_)ERROR so far; never reset.
@@ -167,6 +175,9 @@ impl JobRecord {
             no_progress_timeout_s: DEFAULT_NO_PROGRESS_TIMEOUT_S,
             max_download_time_s: DEFAULT_MAX_DOWNLOAD_TIME_S,
             security_flags: 0,
+            min_notify_interval_ms: DEFAULT_MIN_NOTIFY_INTERVAL_MS,
+            notify_cmd: None,
+            notify_cmd_done: None,
             error: None,
             error_count: 0,
             creation_time: now,

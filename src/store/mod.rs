@@ -316,6 +316,25 @@ fn path_of(bytes: Vec<u8>) -> PathBuf {
     PathBuf::from(std::ffi::OsStr::from_bytes(&bytes))
 }
 
+/// Arguments are stored NUL-separated (they come from C strings, so none contains a NUL).
+fn join_args(args: &[String]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for a in args {
+        out.extend_from_slice(a.as_bytes());
+        out.push(0);
+    }
+    out
+}
+
+fn split_args(bytes: Vec<u8>) -> Vec<String> {
+    let mut args: Vec<String> = bytes
+        .split(|b| *b == 0)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    args.pop(); // the empty piece after the last NUL
+    args
+}
+
 fn u64_of(v: i64) -> u64 {
     v as u64
 }
@@ -325,7 +344,8 @@ fn load(conn: &Connection, id: Option<&Guid>) -> rusqlite::Result<Vec<StoredJob>
     let mut index: HashMap<Guid, usize> = HashMap::new();
     let cols = "id, rev, type, display_name, description, priority, state, notify_flags, min_retry_delay, \
                 no_progress_timeout, max_download_time, security_flags, error_context, error_code, error_file, \
-                error_desc, error_count, creation_time, modification_time, transfer_completion_time, active_ms";
+                error_desc, error_count, creation_time, modification_time, transfer_completion_time, active_ms, \
+                min_notify_interval, notify_program, notify_args, notify_cmd_done";
     let mut stmt = match id {
         Some(_) => conn.prepare_cached(&format!("SELECT {cols} FROM jobs WHERE id = ?1"))?,
         None => conn.prepare_cached(&format!("SELECT {cols} FROM jobs ORDER BY seq"))?,
@@ -363,6 +383,15 @@ fn load(conn: &Connection, id: Option<&Guid>) -> rusqlite::Result<Vec<StoredJob>
             modification_time: r.get(18)?,
             transfer_completion_time: r.get(19)?,
             active_ms: u64_of(r.get(20)?),
+            min_notify_interval_ms: r.get(21)?,
+            notify_cmd: match r.get::<_, Option<String>>(22)? {
+                Some(program) => Some(crate::notify::CommandLine {
+                    program,
+                    args: split_args(r.get::<_, Option<Vec<u8>>>(23)?.unwrap_or_default()),
+                }),
+                None => None,
+            },
+            notify_cmd_done: r.get::<_, Option<i32>>(24)?.and_then(JobState::from_i32),
         };
         Ok(StoredJob {
             rec,
@@ -439,12 +468,14 @@ fn save(tx: &rusqlite::Transaction<'_>, rec: &JobRecord, rev: i64) -> rusqlite::
     tx.prepare_cached(
         "INSERT INTO jobs (id, seq, rev, type, display_name, description, priority, state, notify_flags, min_retry_delay, \
          no_progress_timeout, max_download_time, security_flags, error_context, error_code, error_file, error_desc, \
-         error_count, creation_time, modification_time, transfer_completion_time, active_ms) \
-         VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM jobs), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21) \
+         error_count, creation_time, modification_time, transfer_completion_time, active_ms, min_notify_interval, \
+         notify_program, notify_args, notify_cmd_done) \
+         VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM jobs), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25) \
          ON CONFLICT(id) DO UPDATE SET rev = ?2, display_name = ?4, description = ?5, priority = ?6, state = ?7, \
          notify_flags = ?8, min_retry_delay = ?9, no_progress_timeout = ?10, max_download_time = ?11, security_flags = ?12, \
          error_context = ?13, error_code = ?14, error_file = ?15, error_desc = ?16, error_count = ?17, \
-         modification_time = ?19, transfer_completion_time = ?20, active_ms = ?21",
+         modification_time = ?19, transfer_completion_time = ?20, active_ms = ?21, min_notify_interval = ?22, \
+         notify_program = ?23, notify_args = ?24, notify_cmd_done = ?25",
     )?
     .execute(params![
         &rec.id.0[..],
@@ -468,6 +499,10 @@ fn save(tx: &rusqlite::Transaction<'_>, rec: &JobRecord, rev: i64) -> rusqlite::
         rec.modification_time,
         rec.transfer_completion_time,
         rec.active_ms as i64,
+        rec.min_notify_interval_ms,
+        rec.notify_cmd.as_ref().map(|c| c.program.as_str()),
+        rec.notify_cmd.as_ref().map(|c| join_args(&c.args)),
+        rec.notify_cmd_done.map(|s| s as i32),
     ])?;
     tx.prepare_cached("DELETE FROM files WHERE job_id = ?1 AND idx >= ?2")?
         .execute(params![&rec.id.0[..], rec.files.len() as i64])?;

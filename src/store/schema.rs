@@ -27,7 +27,11 @@ CREATE TABLE jobs (
     creation_time INTEGER NOT NULL,
     modification_time INTEGER NOT NULL,
     transfer_completion_time INTEGER NOT NULL,
-    active_ms INTEGER NOT NULL
+    active_ms INTEGER NOT NULL,
+    min_notify_interval INTEGER NOT NULL,
+    notify_program TEXT,
+    notify_args BLOB,
+    notify_cmd_done INTEGER
 ) WITHOUT ROWID;
 CREATE INDEX jobs_seq ON jobs (seq);
 CREATE TABLE files (
