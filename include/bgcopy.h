@@ -155,6 +155,62 @@ typedef int32_t bg_hresult;
 typedef uint64_t bg_job;
 
 /**
+ * Where a job error occurred (`BG_ERROR_CONTEXT`, `int32_t` in C); one of the
+ * `BG_ERROR_CONTEXT_*` constants.
+ */
+typedef int32_t bg_error_context;
+
+/**
+ * A job's error object (spec §4.3).
+ */
+typedef struct bg_job_error {
+  /**
+   * Where the error arose: one of BG_ERROR_CONTEXT_*.
+   */
+  bg_error_context context;
+  /**
+   * The error code.
+   */
+  bg_hresult code;
+  /**
+   * The file involved, or UINT32_MAX when none.
+   */
+  uint32_t file_index;
+} bg_job_error;
+
+/**
+ * The job's callbacks (spec §3.9). Every member may be NULL. They run on the library's
+ * dispatcher thread, one at a time, in event order per job, never while a library lock is
+ * held; a callback may call any bgcopy function. The `job` argument is a handle valid for the
+ * duration of the call: the handle the callbacks were set through while it is not released,
+ * else a temporary one.
+ */
+typedef struct bg_job_callbacks {
+  /**
+   * The job reached TRANSFERRED (notify flag BG_NOTIFY_JOB_TRANSFERRED).
+   */
+  void (*job_transferred)(void *user_data, bg_job job);
+  /**
+   * The job reached ERROR (BG_NOTIFY_JOB_ERROR); `error` is valid during the call.
+   */
+  void (*job_error)(void *user_data, bg_job job, const struct bg_job_error *error);
+  /**
+   * The job changed: state, progress, files, properties (BG_NOTIFY_JOB_MODIFICATION);
+   * at most one per the job's minimum notification interval.
+   */
+  void (*job_modification)(void *user_data, bg_job job);
+  /**
+   * File `file_index` finished (BG_NOTIFY_FILE_TRANSFERRED), once per file, in order.
+   */
+  void (*file_transferred)(void *user_data, bg_job job, uint32_t file_index);
+} bg_job_callbacks;
+
+/**
+ * Frees the `user_data` given to bg_job_set_callbacks.
+ */
+typedef void (*bg_user_data_free)(void *user_data);
+
+/**
  * `BG_FILE_PROGRESS` (spec §4.1).
  */
 typedef struct bg_file_progress {
@@ -231,30 +287,6 @@ typedef struct bg_job_times {
    */
   int64_t transfer_completion_time;
 } bg_job_times;
-
-/**
- * Where a job error occurred (`BG_ERROR_CONTEXT`, `int32_t` in C); one of the
- * `BG_ERROR_CONTEXT_*` constants.
- */
-typedef int32_t bg_error_context;
-
-/**
- * A job's error object (spec §4.3).
- */
-typedef struct bg_job_error {
-  /**
-   * Where the error arose: one of BG_ERROR_CONTEXT_*.
-   */
-  bg_error_context context;
-  /**
-   * The error code.
-   */
-  bg_hresult code;
-  /**
-   * The file involved, or UINT32_MAX when none.
-   */
-  uint32_t file_index;
-} bg_job_error;
 
 /**
  * `BG_JOB_PRIORITY`: one of the BG_JOB_PRIORITY_* values.
@@ -1397,6 +1429,69 @@ typedef uint64_t bg_manager;
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Sets this process's callbacks for a job (BITS' SetNotifyInterface), replacing any earlier
+ * ones, or removes them when `callbacks` is NULL (then `user_data` and `user_data_free` are
+ * ignored). Which events fire is filtered by the job's notify flags (default: TRANSFERRED and
+ * ERROR). Callbacks are not persisted and belong to this process. `user_data_free`, if given,
+ * runs exactly once, on the dispatcher thread after the callbacks already queued: when these
+ * callbacks are replaced or removed, or when the job's last reference goes (its handles
+ * released and its manager closed). A JobError callback fires once per transition to ERROR.
+ *
+ * Thread-safe; may be called from a callback. Returns S_OK; E_HANDLE; BG_E_INVALID_STATE when
+ * the job is ACKNOWLEDGED or CANCELLED (nothing is taken: `user_data_free` is not called).
+ */
+bg_hresult bg_job_set_callbacks(bg_job job, const struct bg_job_callbacks *callbacks, void *user_data, bg_user_data_free user_data_free);
+
+/**
+ * Reads this process's callbacks for a job and their user data. With none set: S_OK, every
+ * member NULL and `*out_user_data` NULL.
+ *
+ * Thread-safe. Returns S_OK; E_HANDLE; E_INVALIDARG when an out-param is NULL.
+ */
+bg_hresult bg_job_get_callbacks(bg_job job, struct bg_job_callbacks *out_callbacks, void **out_user_data);
+
+/**
+ * Sets the command line run when the job reaches TRANSFERRED or ERROR and no callback of the
+ * engine's process takes the event (BITS' SetNotifyCmdLine): `program` (an absolute path,
+ * run directly, never through a shell) with `args` (`arg_count` strings: argv[1..]). NULL
+ * `program` (with `args` NULL and `arg_count` 0) removes it. It is stored with the job and run
+ * by whichever process holds the engine lease, also after a restart; when it exits non-zero
+ * and the job is still in that state it runs again after MinimumRetryDelay. Set on a job that
+ * already is TRANSFERRED or ERROR, it runs at once.
+ *
+ * Thread-safe. Returns S_OK; E_HANDLE; E_INVALIDARG when `program` is relative or not UTF-8,
+ * `program` is NULL while `args` or `arg_count` is not, `args` is NULL with `arg_count` > 0, or
+ * an argument is NULL or not UTF-8; BG_E_STRING_TOO_LONG when `program` is over 4,095 bytes or
+ * the arguments together are over 4,000 characters; BG_E_INVALID_STATE when the job is
+ * ACKNOWLEDGED or CANCELLED.
+ */
+bg_hresult bg_job_set_notify_cmd_line(bg_job job, const char *program, const char *const *args, size_t arg_count);
+
+/**
+ * Copies the notify command line's program path into `buf`.
+ *
+ * Thread-safe. Returns S_OK; S_FALSE and an empty string when none is set; E_HANDLE;
+ * E_INVALIDARG when `out_needed` is NULL or `buf` is NULL with `cap` > 0;
+ * BG_E_INSUFFICIENT_BUFFER with `*out_needed` set.
+ */
+bg_hresult bg_job_get_notify_cmd_line(bg_job job, char *buf, size_t cap, size_t *out_needed);
+
+/**
+ * Sets the minimum interval between two JobModification callbacks of the job, in ms
+ * (BITS' MINIMUM_NOTIFICATION_INTERVAL_MS; default 500; 0 = every change).
+ *
+ * Thread-safe. Returns S_OK; E_HANDLE; BG_E_INVALID_STATE when ACKNOWLEDGED or CANCELLED.
+ */
+bg_hresult bg_job_set_minimum_notification_interval(bg_job job, uint32_t ms);
+
+/**
+ * Reads the minimum notification interval in ms.
+ *
+ * Thread-safe. Returns S_OK; E_HANDLE; E_INVALIDARG when `out_ms` is NULL.
+ */
+bg_hresult bg_job_get_minimum_notification_interval(bg_job job, uint32_t *out_ms);
 
 /**
  * Adds a file to the job: `remote_url` (http://, https://, file:// or an absolute local path)
