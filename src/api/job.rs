@@ -628,6 +628,16 @@ impl JobRef {
         self.get(|rt| rt.rec.min_notify_interval_ms)
     }
 
+    /// Sets the job's own bandwidth cap in bytes/s (0 = none); applies at once.
+    pub fn set_max_rate(&self, bps: u64) -> Result<bg_hresult> {
+        self.set(|rt| rt.rec.max_rate_bps = bps)
+    }
+
+    /// The job's own bandwidth cap.
+    pub fn max_rate(&self) -> u64 {
+        self.get(|rt| rt.rec.max_rate_bps)
+    }
+
     /// Test hook: hold the transfer when file `index` reaches `offset` bytes (`None` releases).
     pub fn set_hold(&self, hold: Option<(u32, u64)>) {
         self.job.lock().hold = hold;

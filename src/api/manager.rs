@@ -24,6 +24,12 @@ pub(crate) const OPTION_MAX_CONNECTIONS_PER_HOST: i32 = 2;
 pub(crate) const OPTION_STALL_TIMEOUT_MS: i32 = 6;
 /// `BG_OPTION_RETRY_DELAY_FLOOR_MS`.
 pub(crate) const OPTION_RETRY_DELAY_FLOOR_MS: i32 = 7;
+/// `BG_OPTION_BACKGROUND_RATE_LIMIT_BPS`.
+pub(crate) const OPTION_BACKGROUND_RATE_LIMIT_BPS: i32 = 3;
+/// `BG_OPTION_FOREGROUND_YIELD_PERCENT`.
+pub(crate) const OPTION_FOREGROUND_YIELD_PERCENT: i32 = 4;
+/// `BG_OPTION_TIME_SLICE_MS`.
+pub(crate) const OPTION_TIME_SLICE_MS: i32 = 5;
 /// `BG_OPTION_INACTIVITY_TIMEOUT_S`.
 pub(crate) const OPTION_INACTIVITY_TIMEOUT_S: i32 = 8;
 /// Default JobInactivityTimeout: 90 days (spec §2.6).
@@ -382,6 +388,9 @@ impl Manager {
             OPTION_MAX_CONNECTIONS_PER_HOST => o.max_host_connections,
             OPTION_STALL_TIMEOUT_MS => o.stall_timeout_ms,
             OPTION_RETRY_DELAY_FLOOR_MS => o.retry_floor_ms,
+            OPTION_BACKGROUND_RATE_LIMIT_BPS => o.background_rate_bps,
+            OPTION_FOREGROUND_YIELD_PERCENT => o.foreground_yield_percent,
+            OPTION_TIME_SLICE_MS => o.time_slice_ms,
             OPTION_INACTIVITY_TIMEOUT_S => self
                 .inactivity_timeout_s
                 .load(std::sync::atomic::Ordering::SeqCst),
@@ -389,8 +398,17 @@ impl Manager {
         })
     }
 
-    /// Sets a manager option; unknown option or value out of range → `E_INVALIDARG`.
+    /// Sets a manager option; unknown option or value out of range → `E_INVALIDARG`. For a
+    /// state directory the value is stored with it and applies to later opens too.
     pub fn set_option(&self, option: i32, value: u64) -> Result<()> {
+        self.apply_option(option, value)?;
+        if let Some(p) = &self.persist {
+            p.store.set_setting(option, value)?;
+        }
+        Ok(())
+    }
+
+    fn apply_option(&self, option: i32, value: u64) -> Result<()> {
         let mut o = self.engine.options();
         let in_range = |lo: u64, hi: u64, what: &'static str| {
             if (lo..=hi).contains(&value) {
@@ -413,6 +431,14 @@ impl Manager {
             }
             OPTION_RETRY_DELAY_FLOOR_MS => {
                 o.retry_floor_ms = in_range(0, 86_400_000, "retry floor must be 0..=1 day")?
+            }
+            OPTION_BACKGROUND_RATE_LIMIT_BPS => o.background_rate_bps = in_range(0, u64::MAX, "")?,
+            OPTION_FOREGROUND_YIELD_PERCENT => {
+                o.foreground_yield_percent =
+                    in_range(1, 100, "foreground yield must be 1..=100 percent")?
+            }
+            OPTION_TIME_SLICE_MS => {
+                o.time_slice_ms = in_range(10, 86_400_000, "time slice must be 10 ms..=1 day")?
             }
             OPTION_INACTIVITY_TIMEOUT_S => {
                 let v = in_range(

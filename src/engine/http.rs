@@ -111,7 +111,41 @@ struct JobSink {
     last: Instant,
 }
 
+impl JobSink {
+    fn ask(&self, engine: &Engine) -> super::throttle::Ask {
+        let (foreground, job_rate) = {
+            let rt = self.job.lock();
+            (
+                rt.rec.priority == crate::model::Priority::Foreground,
+                rt.rec.max_rate_bps,
+            )
+        };
+        let o = engine.options();
+        super::throttle::Ask {
+            job: self.job.id,
+            foreground,
+            job_rate,
+            background_rate: o.background_rate_bps,
+            yield_percent: o.foreground_yield_percent,
+        }
+    }
+}
+
 impl Sink for JobSink {
+    fn admit(&mut self, n: usize) -> bool {
+        match self.engine.upgrade() {
+            Some(engine) => engine.throttle.admit(&self.ask(&engine), n),
+            None => true,
+        }
+    }
+
+    fn ready(&self) -> bool {
+        match self.engine.upgrade() {
+            Some(engine) => engine.throttle.ready(&self.ask(&engine)),
+            None => true,
+        }
+    }
+
     fn begin(&mut self, start: u64, total: Option<u64>, validator: &Validator) {
         let mut rt = self.job.lock();
         if self.run.stopped() {
@@ -173,7 +207,9 @@ fn run(engine: Weak<Engine>, mut multi: Multi, rx: Receiver<Cmd>) {
             let Some(a) = &slots[token] else { continue };
             let outcome = if shutdown || a.run.stopped() {
                 Some(None)
-            } else if a.handle.get_ref().last_activity().elapsed() > stall {
+            } else if !a.handle.get_ref().paused()
+                && a.handle.get_ref().last_activity().elapsed() > stall
+            {
                 Some(Some(TransferError::new(
                     Failure {
                         context: BG_ERROR_CONTEXT_GENERAL_TRANSPORT,
@@ -199,6 +235,17 @@ fn run(engine: Weak<Engine>, mut multi: Multi, rx: Receiver<Cmd>) {
         if shutdown {
             return;
         }
+        // Resume transfers a bandwidth limit paused, once their budget allows.
+        let mut any_paused = false;
+        for slot in slots.iter_mut().flatten() {
+            if slot.handle.get_ref().paused() {
+                if slot.handle.get_mut().try_resume() {
+                    let _ = slot.handle.unpause_write();
+                } else {
+                    any_paused = true;
+                }
+            }
+        }
         let _ = multi.perform();
         let mut done = Vec::new();
         multi.messages(|m| {
@@ -223,9 +270,12 @@ fn run(engine: Weak<Engine>, mut multi: Multi, rx: Receiver<Cmd>) {
             drop(easy); // closes the temp file before the job learns the file is done
             runner::finished(&strong, &a.job, &a.run, a.index, outcome);
         }
-        let wait = Duration::from_millis(200)
+        let mut wait = Duration::from_millis(200)
             .min(stall / 4)
             .max(Duration::from_millis(5));
+        if any_paused {
+            wait = wait.min(Duration::from_millis(10));
+        }
         drop(strong);
         let _ = multi.poll(&mut [], wait);
     }

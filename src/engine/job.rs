@@ -77,6 +77,10 @@ pub struct Runtime {
     pub announced_modification: i64,
     /// The notify command line is running.
     pub cmd_running: bool,
+    /// When the current run started (its time slice counts from here).
+    pub run_started: Option<Instant>,
+    /// When the job last stopped running (round robin serves the longest-waiting first).
+    pub last_ran: Option<Instant>,
 }
 
 impl Runtime {
@@ -149,6 +153,8 @@ impl Job {
                 announced_files: Vec::new(),
                 announced_modification: 0,
                 cmd_running: false,
+                run_started: None,
+                last_ran: None,
             }),
             changed: Condvar::new(),
             engine: once_cell::sync::OnceCell::new(),

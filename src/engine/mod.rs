@@ -10,6 +10,7 @@ mod copy;
 pub mod http;
 pub mod job;
 mod runner;
+pub mod throttle;
 
 pub use job::{Job, RunControl, Runtime};
 
@@ -17,7 +18,7 @@ use crate::model::{JobState, Priority};
 use parking_lot::{Condvar, Mutex, MutexGuard};
 use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Engine settings (the manager options that exist so far).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,6 +31,13 @@ pub struct Options {
     pub stall_timeout_ms: u64,
     /// No retry happens sooner than this (BITS: 5 s); tests lower it.
     pub retry_floor_ms: u64,
+    /// Length of a time slice for background jobs of equal priority sharing the slots.
+    pub time_slice_ms: u64,
+    /// Cap on the bytes per second of all background jobs together (0 = none).
+    pub background_rate_bps: u64,
+    /// While a foreground job transfers, background jobs get this share (percent) of the cap,
+    /// or of the foreground jobs' own rate when there is no cap.
+    pub foreground_yield_percent: u64,
 }
 
 impl Default for Options {
@@ -39,6 +47,9 @@ impl Default for Options {
             max_host_connections: 6,
             stall_timeout_ms: 300_000,
             retry_floor_ms: 5_000,
+            time_slice_ms: 60_000,
+            background_rate_bps: 0,
+            foreground_yield_percent: 10,
         }
     }
 }
@@ -46,8 +57,6 @@ impl Default for Options {
 struct Sched {
     /// Jobs the scheduler knows, in the order they were created (FIFO within a priority).
     jobs: Vec<Arc<Job>>,
-    /// Jobs with a run in progress, and whether each is foreground.
-    running: Vec<(Arc<Job>, bool)>,
     /// Bumped by every wake, so the scheduler never sleeps through one that came while it
     /// was busy (it starts runs without holding this lock).
     epoch: u64,
@@ -66,6 +75,8 @@ pub struct Engine {
     touch: once_cell::sync::OnceCell<Box<dyn Fn(&Arc<Job>) + Send + Sync>>,
     /// Whether this engine may start transfers (it holds the state directory's engine lease).
     lease: std::sync::atomic::AtomicBool,
+    /// Bandwidth limits of the HTTP transfers.
+    pub(crate) throttle: throttle::Throttle,
 }
 
 impl Engine {
@@ -74,7 +85,6 @@ impl Engine {
         let engine = Arc::new(Engine {
             sched: Mutex::new(Sched {
                 jobs: Vec::new(),
-                running: Vec::new(),
                 epoch: 0,
                 shutdown: false,
             }),
@@ -84,6 +94,7 @@ impl Engine {
             thread: Mutex::new(None),
             touch: once_cell::sync::OnceCell::new(),
             lease: std::sync::atomic::AtomicBool::new(true),
+            throttle: throttle::Throttle::default(),
         });
         let driver = http::HttpDriver::start(Arc::downgrade(&engine))?;
         let _ = engine.http.set(driver);
@@ -217,7 +228,6 @@ fn scheduler_loop(engine: Weak<Engine>) {
             return;
         }
         sched.jobs.retain(|j| !j.lock().rec.state.is_final());
-        sched.running.retain(|(j, _)| j.lock().worker_active);
 
         // T13: retry jobs whose delay in TRANSIENT_ERROR is over.
         let now = Instant::now();
@@ -241,47 +251,39 @@ fn scheduler_loop(engine: Weak<Engine>) {
             }
         }
 
-        let mut candidates: Vec<(Priority, usize, Arc<Job>)> = sched
-            .jobs
-            .iter()
-            .enumerate()
-            .filter_map(|(order, job)| {
-                let rt = job.lock();
-                (rt.rec.state == JobState::Queued && !rt.worker_active && !rt.busy)
-                    .then(|| (rt.rec.priority, order, job.clone()))
-            })
-            .collect();
-        candidates.sort_by_key(|(priority, order, _)| (*priority, *order));
-        let max_background = engine.options().max_background;
-        let mut background = sched.running.iter().filter(|(_, fg)| !fg).count() as u64;
-        let mut to_start = Vec::new();
-        let candidates = if engine.has_lease() {
-            candidates
+        let plan = if engine.has_lease() {
+            plan_round(&sched.jobs, engine.options(), now)
         } else {
-            Vec::new()
+            Plan::default()
         };
-        for (priority, _, job) in candidates {
-            let foreground = priority == Priority::Foreground;
-            if !foreground {
-                if background >= max_background {
-                    continue;
-                }
-                background += 1;
+        for job in &plan.preempt {
+            // T8: back to QUEUED, bytes kept; the run leaves at its next step.
+            let mut rt = job.lock();
+            if rt.rec.state.is_active() && rt.run.is_some() {
+                rt.stop_run();
+                rt.set_state(JobState::Queued, crate::model::now_ms());
+                rt.mark_dirty();
             }
-            to_start.push((job, foreground));
+            drop(rt);
+            job.notify();
+            engine.touch(job);
         }
+        let to_start = plan.start;
+        let next_slice = plan.next_slice_end;
         // Start runs without the scheduler lock: a run can end at once (and wake us).
         let seen = sched.epoch;
-        let started: Vec<(Arc<Job>, bool)> = MutexGuard::unlocked(&mut sched, || {
-            to_start
-                .into_iter()
-                .filter(|(job, _)| runner::start(&engine, job))
-                .collect()
+        MutexGuard::unlocked(&mut sched, || {
+            for job in to_start {
+                runner::start(&engine, &job);
+            }
         });
-        sched.running.extend(started);
         if sched.epoch != seen || sched.shutdown {
             continue;
         }
+        let next_retry = match (next_retry, next_slice) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         match next_retry {
             Some(at) => {
                 engine.wake.wait_until(&mut sched, at);
@@ -289,4 +291,101 @@ fn scheduler_loop(engine: Weak<Engine>) {
             None => engine.wake.wait(&mut sched),
         }
     }
+}
+
+/// What one scheduling round decided.
+#[derive(Default)]
+struct Plan {
+    /// QUEUED jobs to start now.
+    start: Vec<Arc<Job>>,
+    /// Running background jobs to send back to QUEUED (preempted, or their slice is over).
+    preempt: Vec<Arc<Job>>,
+    /// When a running job's time slice ends while others of its priority wait.
+    next_slice_end: Option<Instant>,
+}
+
+/// The scheduling rules (spec §1.2): every FOREGROUND job runs at once; background slots go
+/// by priority (HIGH > NORMAL > LOW), a higher priority preempting a lower one; jobs of equal
+/// priority share the slots in time slices, the one that waited longest going first.
+fn plan_round(jobs: &[Arc<Job>], options: Options, now: Instant) -> Plan {
+    let slice = Duration::from_millis(options.time_slice_ms.max(1));
+    struct Cand {
+        job: Arc<Job>,
+        priority: Priority,
+        running: bool,
+        expired: bool,
+        since: Option<Instant>,
+        order: usize,
+        slice_end: Option<Instant>,
+    }
+    let mut plan = Plan::default();
+    let mut cands = Vec::new();
+    for (order, job) in jobs.iter().enumerate() {
+        let rt = job.lock();
+        let running = rt.worker_active && rt.run.is_some() && rt.rec.state.is_active();
+        let waiting = rt.rec.state == JobState::Queued && !rt.worker_active && !rt.busy;
+        if rt.rec.priority == Priority::Foreground {
+            if waiting {
+                plan.start.push(job.clone());
+            }
+            continue;
+        }
+        // A run stopped but not yet gone still holds its slot.
+        if rt.worker_active && !running {
+            cands.push(Cand {
+                job: job.clone(),
+                priority: Priority::Foreground,
+                running: true,
+                expired: false,
+                since: None,
+                order,
+                slice_end: None,
+            });
+            continue;
+        }
+        if running || waiting {
+            let slice_end = rt.run_started.map(|t| t + slice);
+            cands.push(Cand {
+                job: job.clone(),
+                priority: rt.rec.priority,
+                running,
+                expired: running && slice_end.is_some_and(|e| e <= now),
+                since: if running { rt.run_started } else { rt.last_ran },
+                order,
+                slice_end,
+            });
+        }
+    }
+    // Best first: higher priority; within one, running jobs inside their slice, then waiting
+    // jobs (longest waiting first), then running jobs whose slice is over.
+    cands.sort_by_key(|c| {
+        let rank = match (c.running, c.expired) {
+            (true, false) => 0,
+            (false, _) => 1,
+            (true, true) => 2,
+        };
+        (c.priority, rank, c.since, c.order)
+    });
+    let slots = options.max_background as usize;
+    let busy_slots = cands.iter().filter(|c| c.running).count();
+    let mut free = slots.saturating_sub(busy_slots);
+    for (i, c) in cands.iter().enumerate() {
+        let keep = i < slots;
+        if c.running && !keep && c.priority != Priority::Foreground {
+            plan.preempt.push(c.job.clone());
+        } else if !c.running && keep && free > 0 {
+            free -= 1;
+            plan.start.push(c.job.clone());
+        }
+    }
+    // Wake when a slice ends, if someone of that priority waits for it.
+    for c in cands.iter().filter(|c| c.running && !c.expired) {
+        if cands.iter().any(|w| !w.running && w.priority == c.priority) {
+            if let Some(end) = c.slice_end {
+                plan.next_slice_end =
+                    Some(plan.next_slice_end.map_or(end, |n: Instant| n.min(end)));
+            }
+        }
+    }
+    plan
 }

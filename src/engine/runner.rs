@@ -58,6 +58,7 @@ pub(super) fn start(engine: &Arc<Engine>, job: &Arc<Job>) -> bool {
         }
         rt.run = Some(run.clone());
         rt.worker_active = true;
+        rt.run_started = Some(std::time::Instant::now());
         rt.restarts = 0;
         rt.set_state(JobState::Connecting, now_ms());
         rt.mark_dirty();
@@ -125,11 +126,14 @@ fn leave(engine: &Arc<Engine>, job: &Arc<Job>, run: &Arc<RunControl>) {
     {
         let mut rt = job.lock();
         rt.worker_active = false;
+        rt.run_started = None;
+        rt.last_ran = Some(std::time::Instant::now());
         if rt.run.as_ref().is_some_and(|r| Arc::ptr_eq(r, run)) {
             rt.run = None;
         }
     }
     job.notify();
+    engine.throttle.forget(&job.id);
     engine.wake();
 }
 

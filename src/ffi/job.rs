@@ -520,3 +520,24 @@ pub extern "C" fn bg_job_set_security_flags(job: bg_job, flags: u32) -> bg_hresu
 pub unsafe extern "C" fn bg_job_get_security_flags(job: bg_job, out_flags: *mut u32) -> bg_hresult {
     get_into(job, out_flags, |j| Ok(j.security_flags()))
 }
+
+/// Sets the job's own bandwidth cap in bytes per second (0 = none, the default; bgcopy's
+/// addition to BITS). It applies at once to the job's HTTP transfers, foreground or not, on top
+/// of the manager's background cap. Local (`file://`) copies are not throttled.
+///
+/// Thread-safe. Returns S_OK; E_HANDLE; BG_E_INVALID_STATE when ACKNOWLEDGED or CANCELLED.
+#[no_mangle]
+pub extern "C" fn bg_job_set_max_rate(job: bg_job, bytes_per_second: u64) -> bg_hresult {
+    with_job(job, |j| j.set_max_rate(bytes_per_second))
+}
+
+/// Reads the job's own bandwidth cap (bytes per second; 0 = none).
+///
+/// Thread-safe. Returns S_OK; E_HANDLE; E_INVALIDARG when `out_bytes_per_second` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn bg_job_get_max_rate(
+    job: bg_job,
+    out_bytes_per_second: *mut u64,
+) -> bg_hresult {
+    get_into(job, out_bytes_per_second, |j| Ok(j.max_rate()))
+}

@@ -130,6 +130,16 @@ pub const BG_OPTION_MAX_BACKGROUND_TRANSFERS: i32 = 1;
 /// Manager option 2: connections to one host at most (libcurl's limit, shared by every job of
 /// the manager); default 6, 1..=256.
 pub const BG_OPTION_MAX_CONNECTIONS_PER_HOST: i32 = 2;
+/// Manager option 3: cap on the bytes per second of all background (HIGH/NORMAL/LOW) HTTP
+/// transfers together; 0 = none (the default). Transfers over the cap are paused, not dropped.
+pub const BG_OPTION_BACKGROUND_RATE_LIMIT_BPS: i32 = 3;
+/// Manager option 4: while any foreground job transfers, background jobs get this percentage of
+/// the background cap (or, with no cap, of the foreground jobs' own rate), never less than
+/// 16 KiB/s; default 10, 1..=100.
+pub const BG_OPTION_FOREGROUND_YIELD_PERCENT: i32 = 4;
+/// Manager option 5: length of the time slice in which background jobs of equal priority take
+/// turns at the slots (round robin); default 60,000 ms, 10..=86,400,000.
+pub const BG_OPTION_TIME_SLICE_MS: i32 = 5;
 /// Manager option 6: a transfer that receives nothing for this many milliseconds (connecting
 /// included) fails with a transient BG_E_TIMEOUT and is retried; default 300,000 (5 minutes,
 /// BITS' response timeout), 10..=86,400,000.

@@ -139,6 +139,8 @@ pub struct JobRecord {
     pub max_download_time_s: u32,
     /// `BG_SSL_*` and `BG_HTTP_REDIRECT_POLICY_*` flags (spec §3.10); 0 by default.
     pub security_flags: u32,
+    /// The job's own bandwidth cap, bytes/s (0 = none; bgcopy's addition).
+    pub max_rate_bps: u64,
     /// Minimum time between two JobModification events, ms (default 500).
     pub min_notify_interval_ms: u32,
     /// The program run on TRANSFERRED or ERROR when no callback takes the event.
@@ -175,6 +177,7 @@ impl JobRecord {
             no_progress_timeout_s: DEFAULT_NO_PROGRESS_TIMEOUT_S,
             max_download_time_s: DEFAULT_MAX_DOWNLOAD_TIME_S,
             security_flags: 0,
+            max_rate_bps: 0,
             min_notify_interval_ms: DEFAULT_MIN_NOTIFY_INTERVAL_MS,
             notify_cmd: None,
             notify_cmd_done: None,

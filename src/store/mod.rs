@@ -259,6 +259,30 @@ impl Store {
         tx.commit().map_err(sql(&self.path))
     }
 
+    /// The manager settings stored with the state directory (option number → value).
+    pub fn settings(&self) -> Result<Vec<(i32, u64)>> {
+        let conn = self.conn.lock();
+        let mut stmt = conn
+            .prepare_cached("SELECT option, value FROM settings")
+            .map_err(sql(&self.path))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, i32>(0)?, u64_of(r.get(1)?))))
+            .map_err(sql(&self.path))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(sql(&self.path))
+    }
+
+    /// Stores one manager setting.
+    pub fn set_setting(&self, option: i32, value: u64) -> Result<()> {
+        let conn = self.conn.lock();
+        conn.execute(
+            "INSERT INTO settings (option, value) VALUES (?1, ?2) ON CONFLICT(option) DO UPDATE SET value = ?2",
+            params![option, value as i64],
+        )
+        .map(|_| ())
+        .map_err(sql(&self.path))
+    }
+
     /// Forgets tombstones of jobs that ended more than `age_ms` ago.
     pub fn purge_ended(&self, now_ms: i64, age_ms: i64) -> Result<usize> {
         let conn = self.conn.lock();
@@ -345,7 +369,7 @@ fn load(conn: &Connection, id: Option<&Guid>) -> rusqlite::Result<Vec<StoredJob>
     let cols = "id, rev, type, display_name, description, priority, state, notify_flags, min_retry_delay, \
                 no_progress_timeout, max_download_time, security_flags, error_context, error_code, error_file, \
                 error_desc, error_count, creation_time, modification_time, transfer_completion_time, active_ms, \
-                min_notify_interval, notify_program, notify_args, notify_cmd_done";
+                min_notify_interval, notify_program, notify_args, notify_cmd_done, max_rate";
     let mut stmt = match id {
         Some(_) => conn.prepare_cached(&format!("SELECT {cols} FROM jobs WHERE id = ?1"))?,
         None => conn.prepare_cached(&format!("SELECT {cols} FROM jobs ORDER BY seq"))?,
@@ -392,6 +416,7 @@ fn load(conn: &Connection, id: Option<&Guid>) -> rusqlite::Result<Vec<StoredJob>
                 None => None,
             },
             notify_cmd_done: r.get::<_, Option<i32>>(24)?.and_then(JobState::from_i32),
+            max_rate_bps: u64_of(r.get(25)?),
         };
         Ok(StoredJob {
             rec,
@@ -469,13 +494,13 @@ fn save(tx: &rusqlite::Transaction<'_>, rec: &JobRecord, rev: i64) -> rusqlite::
         "INSERT INTO jobs (id, seq, rev, type, display_name, description, priority, state, notify_flags, min_retry_delay, \
          no_progress_timeout, max_download_time, security_flags, error_context, error_code, error_file, error_desc, \
          error_count, creation_time, modification_time, transfer_completion_time, active_ms, min_notify_interval, \
-         notify_program, notify_args, notify_cmd_done) \
-         VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM jobs), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25) \
+         notify_program, notify_args, notify_cmd_done, max_rate) \
+         VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM jobs), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26) \
          ON CONFLICT(id) DO UPDATE SET rev = ?2, display_name = ?4, description = ?5, priority = ?6, state = ?7, \
          notify_flags = ?8, min_retry_delay = ?9, no_progress_timeout = ?10, max_download_time = ?11, security_flags = ?12, \
          error_context = ?13, error_code = ?14, error_file = ?15, error_desc = ?16, error_count = ?17, \
          modification_time = ?19, transfer_completion_time = ?20, active_ms = ?21, min_notify_interval = ?22, \
-         notify_program = ?23, notify_args = ?24, notify_cmd_done = ?25",
+         notify_program = ?23, notify_args = ?24, notify_cmd_done = ?25, max_rate = ?26",
     )?
     .execute(params![
         &rec.id.0[..],
@@ -503,6 +528,7 @@ fn save(tx: &rusqlite::Transaction<'_>, rec: &JobRecord, rev: i64) -> rusqlite::
         rec.notify_cmd.as_ref().map(|c| c.program.as_str()),
         rec.notify_cmd.as_ref().map(|c| join_args(&c.args)),
         rec.notify_cmd_done.map(|s| s as i32),
+        rec.max_rate_bps as i64,
     ])?;
     tx.prepare_cached("DELETE FROM files WHERE job_id = ?1 AND idx >= ?2")?
         .execute(params![&rec.id.0[..], rec.files.len() as i64])?;

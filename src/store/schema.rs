@@ -31,9 +31,14 @@ CREATE TABLE jobs (
     min_notify_interval INTEGER NOT NULL,
     notify_program TEXT,
     notify_args BLOB,
-    notify_cmd_done INTEGER
+    notify_cmd_done INTEGER,
+    max_rate INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX jobs_seq ON jobs (seq);
+CREATE TABLE settings (
+    option INTEGER PRIMARY KEY NOT NULL,
+    value INTEGER NOT NULL
+);
 CREATE TABLE files (
     job_id BLOB NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
     idx INTEGER NOT NULL,

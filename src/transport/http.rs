@@ -50,6 +50,11 @@ pub trait Sink: Send {
     fn begin(&mut self, start: u64, total: Option<u64>, validator: &Validator);
     /// The temp file now holds `pos` bytes. Returns `false` when the transfer must stop.
     fn progress(&mut self, pos: u64) -> bool;
+    /// Whether `n` more bytes may be written now (bandwidth limits); `false` pauses the
+    /// transfer until [`Sink::ready`] says it may go on.
+    fn admit(&mut self, n: usize) -> bool;
+    /// Whether a paused transfer may go on.
+    fn ready(&self) -> bool;
 }
 
 /// One request.
@@ -108,6 +113,7 @@ pub struct Download {
     stopped: bool,
     local_error: Option<std::io::Error>,
     last_activity: Instant,
+    paused: bool,
     sink: Box<dyn Sink>,
 }
 
@@ -115,6 +121,22 @@ impl Download {
     /// When bytes (or headers) last arrived: the engine's stall detector reads this.
     pub fn last_activity(&self) -> Instant {
         self.last_activity
+    }
+
+    /// Whether the transfer is paused by a bandwidth limit (not stalled).
+    pub fn paused(&self) -> bool {
+        self.paused
+    }
+
+    /// If paused and the limits allow it again, marks it running; the caller then unpauses
+    /// the libcurl handle. Paused time does not count as a stall.
+    pub fn try_resume(&mut self) -> bool {
+        if self.paused && self.sink.ready() {
+            self.paused = false;
+            self.last_activity = Instant::now();
+            return true;
+        }
+        false
     }
 
     fn validator(&self, total: Option<u64>) -> Validator {
@@ -321,6 +343,10 @@ impl Handler for Download {
             }
             self.accepted = true;
         }
+        if !self.sink.admit(data.len()) {
+            self.paused = true;
+            return Err(WriteError::Pause);
+        }
         if let Err(e) = self.file.write_all(data) {
             self.local_error = Some(e);
             return Ok(0);
@@ -383,6 +409,7 @@ pub fn build(
         stopped: false,
         local_error: None,
         last_activity: Instant::now(),
+        paused: false,
         sink,
     });
     easy.url(&req.url)?;
