@@ -64,6 +64,25 @@
 #define BG_OPTION_MAX_CONNECTIONS_PER_HOST 2
 
 /**
+ * Manager option 3: cap on the bytes per second of all background (HIGH/NORMAL/LOW) HTTP
+ * transfers together; 0 = none (the default). Transfers over the cap are paused, not dropped.
+ */
+#define BG_OPTION_BACKGROUND_RATE_LIMIT_BPS 3
+
+/**
+ * Manager option 4: while any foreground job transfers, background jobs get this percentage of
+ * the background cap (or, with no cap, of the foreground jobs' own rate), never less than
+ * 16 KiB/s; default 10, 1..=100.
+ */
+#define BG_OPTION_FOREGROUND_YIELD_PERCENT 4
+
+/**
+ * Manager option 5: length of the time slice in which background jobs of equal priority take
+ * turns at the slots (round robin); default 60,000 ms, 10..=86,400,000.
+ */
+#define BG_OPTION_TIME_SLICE_MS 5
+
+/**
  * Manager option 6: a transfer that receives nothing for this many milliseconds (connecting
  * included) fails with a transient BG_E_TIMEOUT and is retried; default 300,000 (5 minutes,
  * BITS' response timeout), 10..=86,400,000.
@@ -1776,6 +1795,22 @@ bg_hresult bg_job_set_security_flags(bg_job job, uint32_t flags);
  * Thread-safe. Returns S_OK; E_HANDLE; E_INVALIDARG when `out_flags` is NULL.
  */
 bg_hresult bg_job_get_security_flags(bg_job job, uint32_t *out_flags);
+
+/**
+ * Sets the job's own bandwidth cap in bytes per second (0 = none, the default; bgcopy's
+ * addition to BITS). It applies at once to the job's HTTP transfers, foreground or not, on top
+ * of the manager's background cap. Local (`file://`) copies are not throttled.
+ *
+ * Thread-safe. Returns S_OK; E_HANDLE; BG_E_INVALID_STATE when ACKNOWLEDGED or CANCELLED.
+ */
+bg_hresult bg_job_set_max_rate(bg_job job, uint64_t bytes_per_second);
+
+/**
+ * Reads the job's own bandwidth cap (bytes per second; 0 = none).
+ *
+ * Thread-safe. Returns S_OK; E_HANDLE; E_INVALIDARG when `out_bytes_per_second` is NULL.
+ */
+bg_hresult bg_job_get_max_rate(bg_job job, uint64_t *out_bytes_per_second);
 
 /**
  * Returns the library's version, e.g. "0.1.0" (equal to BGCOPY_VERSION_STRING of the header
