@@ -180,7 +180,8 @@ static int make_state(cell_t *c, int st)
         CELL_CHECK(wait_state_bytes(c->job, BG_JOB_STATE_TRANSFERRING, HOLD_AT),
                    "setup: job did not hold in TRANSFERRING at %u bytes (state %s)", HOLD_AT,
                    state_name(get_state(c->job)));
-        CELL_HR(S_OK, bg_job_set_priority(c->job, BG_JOB_PRIORITY_NORMAL));
+        /* It stays FOREGROUND: as NORMAL it would be preempted at once by the blocker, which
+         * holds the only background slot (a priority change applies to a running job). */
         break;
     case ST_ERROR: {
         if (!make_base(c, 1)) return 0;
@@ -332,6 +333,44 @@ U32_SETTER(m_set_notify, bg_job_set_notify_flags, bg_job_get_notify_flags,
 U32_SETTER(m_set_max_dl, bg_job_set_maximum_download_time, bg_job_get_maximum_download_time,
            98765, 7776000)
 
+U32_SETTER(m_set_notif_interval, bg_job_set_minimum_notification_interval,
+           bg_job_get_minimum_notification_interval, 1234, 500)
+
+static int g_frees;
+static void count_free(void *user_data)
+{
+    (void)user_data;
+    __atomic_add_fetch(&g_frees, 1, __ATOMIC_SEQ_CST);
+}
+static int g_token;
+
+static int32_t m_set_callbacks(cell_t *c)
+{
+    static const bg_job_callbacks none = {NULL, NULL, NULL, NULL};
+    int before = __atomic_load_n(&g_frees, __ATOMIC_SEQ_CST);
+    int32_t hr = bg_job_set_callbacks(c->job, &none, &g_token, count_free);
+    bg_job_callbacks cb;
+    void *ud = (void *)&cb;
+    CELL_HR(S_OK, bg_job_get_callbacks(c->job, &cb, &ud));
+    CELL_CHECK(ud == (hr == S_OK ? (void *)&g_token : NULL), "user data %p after SetCallbacks", ud);
+    if (hr != S_OK)
+        CELL_CHECK(__atomic_load_n(&g_frees, __ATOMIC_SEQ_CST) == before,
+                   "user_data_free called although SetCallbacks was refused");
+    return hr;
+}
+
+static int32_t m_set_cmd_line(cell_t *c)
+{
+    /* on a TRANSFERRED or ERROR job it runs at once: /bin/true, harmless */
+    int32_t hr = bg_job_set_notify_cmd_line(c->job, "/bin/true", NULL, 0);
+    char buf[256];
+    size_t needed = 0;
+    int32_t got = bg_job_get_notify_cmd_line(c->job, buf, sizeof buf, &needed);
+    CELL_HR(hr == S_OK ? S_OK : S_FALSE, got);
+    CELL_CHECK(strcmp(buf, hr == S_OK ? "/bin/true" : "") == 0, "command line \"%s\"", buf);
+    return hr;
+}
+
 /* Getters: the code is checked by the table; the values are checked here. */
 static int32_t g_state(cell_t *c)
 {
@@ -468,11 +507,38 @@ U32_GETTER(g_notify, bg_job_get_notify_flags, 3)
 U32_GETTER(g_max_dl, bg_job_get_maximum_download_time, 7776000)
 U32_GETTER(g_file_count, bg_job_get_file_count, c->files)
 
+U32_GETTER(g_notif_interval, bg_job_get_minimum_notification_interval, 500)
+
+static int32_t g_callbacks(cell_t *c)
+{
+    bg_job_callbacks cb;
+    memset(&cb, 0xA5, sizeof cb);
+    void *ud = (void *)&cb;
+    int32_t hr = bg_job_get_callbacks(c->job, &cb, &ud);
+    if (hr == S_OK)
+        CELL_CHECK(cb.job_transferred == NULL && cb.job_error == NULL &&
+                       cb.job_modification == NULL && cb.file_transferred == NULL && ud == NULL,
+                   "callbacks set on a new job");
+    return hr;
+}
+
+static int32_t g_cmd_line(cell_t *c)
+{
+    char buf[256];
+    size_t needed = 0;
+    buf[0] = 'x';
+    int32_t hr = bg_job_get_notify_cmd_line(c->job, buf, sizeof buf, &needed);
+    if (hr == S_FALSE) CELL_CHECK(buf[0] == '\0' && needed == 1, "no command line: \"%s\"", buf);
+    return hr;
+}
+
 static int32_t g_priority(cell_t *c)
 {
     bg_job_priority p = -1;
     int32_t hr = bg_job_get_priority(c->job, &p);
-    if (hr == S_OK) CELL_CHECK(p == BG_JOB_PRIORITY_NORMAL, "priority %d", (int)p);
+    /* TRANSFERRING cells run FOREGROUND (see make_state); every other cell keeps the default. */
+    int want = c->st == ST_TRANSFERRING ? BG_JOB_PRIORITY_FOREGROUND : BG_JOB_PRIORITY_NORMAL;
+    if (hr == S_OK) CELL_CHECK(p == want, "priority %d", (int)p);
     return hr;
 }
 
@@ -572,6 +638,9 @@ enum {
     M_SET_NO_PROGRESS,
     M_SET_NOTIFY,
     M_SET_MAX_DL,
+    M_SET_NOTIF_INTERVAL,
+    M_SET_CALLBACKS,
+    M_SET_CMD_LINE,
     M_FIRST_GETTER,
     M_GET_STATE = M_FIRST_GETTER,
     M_GET_PROGRESS,
@@ -592,6 +661,9 @@ enum {
     M_GET_REMOTE_NAME,
     M_GET_LOCAL_NAME,
     M_GET_TEMP_NAME,
+    M_GET_NOTIF_INTERVAL,
+    M_GET_CALLBACKS,
+    M_GET_CMD_LINE,
     M_WAIT0,
     M_COUNT
 };
@@ -609,6 +681,9 @@ static const method_t METHODS[M_COUNT] = {
     [M_SET_NO_PROGRESS] = {"SetNoProgressTimeout", m_set_no_progress},
     [M_SET_NOTIFY] = {"SetNotifyFlags", m_set_notify},
     [M_SET_MAX_DL] = {"SetMaximumDownloadTime", m_set_max_dl},
+    [M_SET_NOTIF_INTERVAL] = {"SetMinimumNotificationInterval", m_set_notif_interval},
+    [M_SET_CALLBACKS] = {"SetCallbacks", m_set_callbacks},
+    [M_SET_CMD_LINE] = {"SetNotifyCmdLine", m_set_cmd_line},
     [M_GET_STATE] = {"GetState", g_state},
     [M_GET_PROGRESS] = {"GetProgress", g_progress},
     [M_GET_TIMES] = {"GetTimes", g_times},
@@ -628,6 +703,9 @@ static const method_t METHODS[M_COUNT] = {
     [M_GET_REMOTE_NAME] = {"GetFileRemoteName(0)", g_remote_name},
     [M_GET_LOCAL_NAME] = {"GetFileLocalName(0)", g_local_name},
     [M_GET_TEMP_NAME] = {"GetFileTempName(0)", g_temp_name},
+    [M_GET_NOTIF_INTERVAL] = {"GetMinimumNotificationInterval", g_notif_interval},
+    [M_GET_CALLBACKS] = {"GetCallbacks", g_callbacks},
+    [M_GET_CMD_LINE] = {"GetNotifyCmdLine", g_cmd_line},
     [M_WAIT0] = {"Wait(0)", g_wait0},
 };
 
@@ -656,7 +734,8 @@ typedef struct {
     {st, M_SET_DISPLAY_NAME, hr, after}, {st, M_SET_DESCRIPTION, hr, after},           \
         {st, M_SET_PRIORITY, hr, after}, {st, M_SET_MIN_RETRY, hr, after},             \
         {st, M_SET_NO_PROGRESS, hr, after}, {st, M_SET_NOTIFY, hr, after},             \
-        {st, M_SET_MAX_DL, hr, after}
+        {st, M_SET_MAX_DL, hr, after}, {st, M_SET_NOTIF_INTERVAL, hr, after},           \
+        {st, M_SET_CALLBACKS, hr, after}, {st, M_SET_CMD_LINE, hr, after}
 
 static const row_t MUTATORS[] = {
     /* SUSPENDED: a new job with one untransferred file. */
@@ -725,6 +804,8 @@ static int32_t getter_expect(int method, int st)
         return st == ST_ERROR ? S_OK : BG_E_ERROR_INFORMATION_UNAVAILABLE;
     case M_GET_TEMP_NAME:
         return (st == ST_TRANSFERRING || st == ST_TRANSFERRED) ? S_OK : S_FALSE;
+    case M_GET_CMD_LINE:
+        return S_FALSE; /* none set */
     case M_WAIT0:
         return (st == ST_SUSPENDED || st == ST_QUEUED || st == ST_TRANSFERRING) ? S_FALSE : S_OK;
     default:
