@@ -156,8 +156,13 @@ impl Sink for JobSink {
         f.bytes_total = total.unwrap_or(crate::model::job::SIZE_UNKNOWN);
         f.validator = Some(validator.clone());
         rt.set_state(crate::model::JobState::Transferring, crate::model::now_ms());
+        // The validator must reach the store: a resume after a restart sends it as If-Range.
+        rt.mark_dirty();
         drop(rt);
         self.job.notify();
+        if let Some(engine) = self.engine.upgrade() {
+            engine.touch(&self.job);
+        }
     }
 
     fn progress(&mut self, pos: u64) -> bool {

@@ -180,7 +180,7 @@ pub(super) fn finished(
                             },
                             format!(
                                 "the server kept answering with another version of {}",
-                                rt.rec.files[index].remote_name
+                                crate::transport::http::redact(&rt.rec.files[index].remote_name)
                             ),
                         );
                         fail(engine, &mut rt, &err, Some(index as u32));

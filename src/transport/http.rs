@@ -229,10 +229,14 @@ impl Download {
             };
         }
         if status != 0 && status != 200 && status != 206 {
-            let mut err = TransferError::new(
-                retry::http_status(status),
-                format!("HTTP {status} from {}", redact(&self.url)),
-            );
+            let mut failure = retry::http_status(status);
+            // A redirect that ends the request was refused (policy, loop, https → http):
+            // retrying cannot help.
+            if (300..400).contains(&status) {
+                failure.transient = false;
+            }
+            let mut err =
+                TransferError::new(failure, format!("HTTP {status} from {}", redact(&self.url)));
             err.retry_after_s = self
                 .head
                 .retry_after
