@@ -16,10 +16,15 @@
  *
  * How the states are made stable: every job lives in one manager whose
  * BG_OPTION_MAX_BACKGROUND_TRANSFERS is 1 and whose only background slot is occupied for the
- * whole test by a "blocker" job held mid-transfer (bg_test_hold). A NORMAL-priority job that is
- * resumed therefore stays QUEUED. Jobs that must transfer (to reach TRANSFERRING, ERROR,
- * TRANSFERRED) run as FOREGROUND (never limited) and are set back to NORMAL once they reached
- * their state, so a cell's Resume leaves them QUEUED instead of racing the scheduler.
+ * whole test by a "blocker" job held mid-transfer (bg_test_hold); its time slice is set to the
+ * maximum so that equal-priority jobs never take turns at the slot. A NORMAL-priority job that
+ * is resumed therefore stays QUEUED. Jobs that must finish a transfer (ERROR, TRANSFERRED and
+ * ACKNOWLEDGED cells) are made in advance, before the blocker takes the slot, and kept in pools;
+ * a cell's Resume of such a job leaves it QUEUED behind the blocker.
+ *
+ * TRANSFERRING cells live in a second manager with no blocker and default limits: there the
+ * held job is a NORMAL background job alone in its manager, so a priority change (which
+ * applies to a running job at once) never preempts it.
  */
 #include "harness.h"
 
@@ -61,7 +66,8 @@ static __attribute__((format(printf, 4, 5))) void cell_check_(int ok, const char
 
 /* ---- environment --------------------------------------------------------------------------- */
 
-static bg_manager g_mgr;
+static bg_manager g_mgr;  /* one background slot, held by the blocker */
+static bg_manager g_mgr2; /* default limits: the TRANSFERRING cells */
 static char g_dir[4096];
 static char g_src[4096];
 static char g_src_url[4200];
@@ -134,13 +140,13 @@ typedef struct {
 } cell_t;
 
 /* A new job with one file (the existing source, or a missing one), SUSPENDED, NORMAL. */
-static int make_base(cell_t *c, int missing_source)
+static int make_base_in(bg_manager mgr, cell_t *c, int missing_source)
 {
     snprintf(c->display, sizeof c->display, "matrix job %u", g_counter);
     new_dest(c->dest, sizeof c->dest);
     snprintf(c->src, sizeof c->src, "%s",
              missing_source ? g_missing_url + strlen("file://") : g_src);
-    int32_t hr = bg_manager_create_job(g_mgr, c->display, BG_JOB_TYPE_DOWNLOAD, &c->id, &c->job);
+    int32_t hr = bg_manager_create_job(mgr, c->display, BG_JOB_TYPE_DOWNLOAD, &c->id, &c->job);
     CELL_HR(S_OK, hr);
     if (hr != S_OK) return 0;
     hr = bg_job_add_file(c->job, missing_source ? g_missing_url : g_src_url, c->dest);
@@ -148,16 +154,50 @@ static int make_base(cell_t *c, int missing_source)
     return hr == S_OK;
 }
 
+static int make_base(cell_t *c, int missing_source) { return make_base_in(g_mgr, c, missing_source); }
+
 /* Runs the job as FOREGROUND until bg_job_wait returns `want`, then sets it back to NORMAL. */
-static int run_foreground_until(cell_t *c, int want)
+/* Jobs that had to finish a transfer (ERROR, TRANSFERRED) are made before the blocker takes the
+ * slot, all NORMAL, so that no priority ever changes on a job whose run is still leaving (a
+ * leaving run counts as holding a slot, and could get the blocker preempted). */
+#define POOL_SIZE 100 /* cells per pool: ERROR needs ~45, TRANSFERRED+ACKNOWLEDGED ~90 */
+typedef struct {
+    cell_t cells[POOL_SIZE];
+    int n, next;
+} pool_t;
+static pool_t g_pool_error, g_pool_transferred;
+
+static void pool_fill(pool_t *pool, int count, int missing_source, int want)
 {
-    CELL_HR(S_OK, bg_job_set_priority(c->job, BG_JOB_PRIORITY_FOREGROUND));
-    CELL_HR(S_OK, bg_job_resume(c->job));
-    bg_job_state s = -1;
-    CELL_HR(S_OK, bg_job_wait(c->job, WAIT_MS, &s));
-    CELL_CHECK(s == want, "setup: reached %s, wanted %s", state_name(s), state_name(want));
-    CELL_HR(S_OK, bg_job_set_priority(c->job, BG_JOB_PRIORITY_NORMAL));
-    return s == want;
+    for (pool->n = 0; pool->n < count && pool->n < POOL_SIZE; pool->n++) {
+        cell_t *c = &pool->cells[pool->n];
+        memset(c, 0, sizeof *c);
+        if (!make_base(c, missing_source)) break;
+        CELL_HR(S_OK, bg_job_resume(c->job));
+    }
+    for (int i = 0; i < pool->n; i++) {
+        bg_job_state s = -1;
+        CELL_HR(S_OK, bg_job_wait(pool->cells[i].job, WAIT_MS, &s));
+        CELL_CHECK(s == want, "pool: reached %s, wanted %s", state_name(s), state_name(want));
+    }
+}
+
+static int pool_take(pool_t *pool, cell_t *c)
+{
+    CELL_CHECK(pool->next < pool->n, "pool of %s jobs exhausted (raise POOL_SIZE)",
+               pool == &g_pool_error ? "ERROR" : "TRANSFERRED");
+    if (pool->next >= pool->n) return 0;
+    *c = pool->cells[pool->next];
+    pool->cells[pool->next].job = 0;
+    pool->next++;
+    return 1;
+}
+
+static void drop_cell(cell_t *c);
+
+static void pool_drain(pool_t *pool)
+{
+    for (int i = pool->next; i < pool->n; i++) drop_cell(&pool->cells[i]);
 }
 
 static int make_state(cell_t *c, int st)
@@ -173,28 +213,21 @@ static int make_state(cell_t *c, int st)
         CELL_HR(S_OK, bg_job_resume(c->job));
         break;
     case ST_TRANSFERRING:
-        if (!make_base(c, 0)) return 0;
+        if (!make_base_in(g_mgr2, c, 0)) return 0;
         CELL_HR(S_OK, bg_test_hold(c->job, 0, HOLD_AT));
-        CELL_HR(S_OK, bg_job_set_priority(c->job, BG_JOB_PRIORITY_FOREGROUND));
         CELL_HR(S_OK, bg_job_resume(c->job));
         CELL_CHECK(wait_state_bytes(c->job, BG_JOB_STATE_TRANSFERRING, HOLD_AT),
                    "setup: job did not hold in TRANSFERRING at %u bytes (state %s)", HOLD_AT,
                    state_name(get_state(c->job)));
-        /* It stays FOREGROUND: as NORMAL it would be preempted at once by the blocker, which
-         * holds the only background slot (a priority change applies to a running job). */
         break;
-    case ST_ERROR: {
-        if (!make_base(c, 1)) return 0;
-        if (!run_foreground_until(c, BG_JOB_STATE_ERROR)) return 0;
+    case ST_ERROR:
+        if (!pool_take(&g_pool_error, c)) return 0;
         break;
-    }
     case ST_TRANSFERRED:
-        if (!make_base(c, 0)) return 0;
-        if (!run_foreground_until(c, BG_JOB_STATE_TRANSFERRED)) return 0;
+        if (!pool_take(&g_pool_transferred, c)) return 0;
         break;
     case ST_ACKNOWLEDGED:
-        if (!make_base(c, 0)) return 0;
-        if (!run_foreground_until(c, BG_JOB_STATE_TRANSFERRED)) return 0;
+        if (!pool_take(&g_pool_transferred, c)) return 0;
         CELL_HR(S_OK, bg_job_complete(c->job));
         break;
     case ST_CANCELLED:
@@ -204,6 +237,7 @@ static int make_state(cell_t *c, int st)
     default:
         return 0;
     }
+    c->st = st;
     int s = get_state(c->job);
     CELL_CHECK(s == ST_BG[st], "setup: job is %s, wanted %s", state_name(s),
                state_name(ST_BG[st]));
@@ -335,6 +369,15 @@ U32_SETTER(m_set_max_dl, bg_job_set_maximum_download_time, bg_job_get_maximum_do
 
 U32_SETTER(m_set_notif_interval, bg_job_set_minimum_notification_interval,
            bg_job_get_minimum_notification_interval, 1234, 500)
+
+static int32_t m_set_max_rate(cell_t *c)
+{
+    int32_t hr = bg_job_set_max_rate(c->job, 1u << 20);
+    uint64_t v = 0xA5A5A5A5A5A5A5A5ull;
+    CELL_HR(S_OK, bg_job_get_max_rate(c->job, &v));
+    CELL_CHECK(v == (hr == S_OK ? (1u << 20) : 0), "max rate %" PRIu64, v);
+    return hr;
+}
 
 static int g_frees;
 static void count_free(void *user_data)
@@ -509,6 +552,14 @@ U32_GETTER(g_file_count, bg_job_get_file_count, c->files)
 
 U32_GETTER(g_notif_interval, bg_job_get_minimum_notification_interval, 500)
 
+static int32_t g_max_rate(cell_t *c)
+{
+    uint64_t v = 0xA5A5A5A5A5A5A5A5ull;
+    int32_t hr = bg_job_get_max_rate(c->job, &v);
+    if (hr == S_OK) CELL_CHECK(v == 0, "max rate %" PRIu64 " (default 0)", v);
+    return hr;
+}
+
 static int32_t g_callbacks(cell_t *c)
 {
     bg_job_callbacks cb;
@@ -536,9 +587,7 @@ static int32_t g_priority(cell_t *c)
 {
     bg_job_priority p = -1;
     int32_t hr = bg_job_get_priority(c->job, &p);
-    /* TRANSFERRING cells run FOREGROUND (see make_state); every other cell keeps the default. */
-    int want = c->st == ST_TRANSFERRING ? BG_JOB_PRIORITY_FOREGROUND : BG_JOB_PRIORITY_NORMAL;
-    if (hr == S_OK) CELL_CHECK(p == want, "priority %d", (int)p);
+    if (hr == S_OK) CELL_CHECK(p == BG_JOB_PRIORITY_NORMAL, "priority %d", (int)p);
     return hr;
 }
 
@@ -641,6 +690,7 @@ enum {
     M_SET_NOTIF_INTERVAL,
     M_SET_CALLBACKS,
     M_SET_CMD_LINE,
+    M_SET_MAX_RATE,
     M_FIRST_GETTER,
     M_GET_STATE = M_FIRST_GETTER,
     M_GET_PROGRESS,
@@ -664,6 +714,7 @@ enum {
     M_GET_NOTIF_INTERVAL,
     M_GET_CALLBACKS,
     M_GET_CMD_LINE,
+    M_GET_MAX_RATE,
     M_WAIT0,
     M_COUNT
 };
@@ -684,6 +735,7 @@ static const method_t METHODS[M_COUNT] = {
     [M_SET_NOTIF_INTERVAL] = {"SetMinimumNotificationInterval", m_set_notif_interval},
     [M_SET_CALLBACKS] = {"SetCallbacks", m_set_callbacks},
     [M_SET_CMD_LINE] = {"SetNotifyCmdLine", m_set_cmd_line},
+    [M_SET_MAX_RATE] = {"SetMaxRate", m_set_max_rate},
     [M_GET_STATE] = {"GetState", g_state},
     [M_GET_PROGRESS] = {"GetProgress", g_progress},
     [M_GET_TIMES] = {"GetTimes", g_times},
@@ -706,6 +758,7 @@ static const method_t METHODS[M_COUNT] = {
     [M_GET_NOTIF_INTERVAL] = {"GetMinimumNotificationInterval", g_notif_interval},
     [M_GET_CALLBACKS] = {"GetCallbacks", g_callbacks},
     [M_GET_CMD_LINE] = {"GetNotifyCmdLine", g_cmd_line},
+    [M_GET_MAX_RATE] = {"GetMaxRate", g_max_rate},
     [M_WAIT0] = {"Wait(0)", g_wait0},
 };
 
@@ -735,7 +788,8 @@ typedef struct {
         {st, M_SET_PRIORITY, hr, after}, {st, M_SET_MIN_RETRY, hr, after},             \
         {st, M_SET_NO_PROGRESS, hr, after}, {st, M_SET_NOTIFY, hr, after},             \
         {st, M_SET_MAX_DL, hr, after}, {st, M_SET_NOTIF_INTERVAL, hr, after},           \
-        {st, M_SET_CALLBACKS, hr, after}, {st, M_SET_CMD_LINE, hr, after}
+        {st, M_SET_CALLBACKS, hr, after}, {st, M_SET_CMD_LINE, hr, after},             \
+        {st, M_SET_MAX_RATE, hr, after}
 
 static const row_t MUTATORS[] = {
     /* SUSPENDED: a new job with one untransferred file. */
@@ -967,7 +1021,13 @@ int main(void)
     }
 
     REQUIRE_OK(bg_manager_open(":memory:", &g_mgr));
+    REQUIRE_OK(bg_manager_set_option(g_mgr, BG_OPTION_TIME_SLICE_MS, 86400000));
+    /* the pools of ERROR and TRANSFERRED jobs, before the blocker */
+    g_cell = "pools";
+    pool_fill(&g_pool_error, 50, 1, BG_JOB_STATE_ERROR);
+    pool_fill(&g_pool_transferred, POOL_SIZE, 0, BG_JOB_STATE_TRANSFERRED);
     REQUIRE_OK(bg_manager_set_option(g_mgr, BG_OPTION_MAX_BACKGROUND_TRANSFERS, 1));
+    REQUIRE_OK(bg_manager_open(":memory:", &g_mgr2));
 
     /* The blocker: a NORMAL job held mid-transfer occupies the only background slot. */
     cell_t blocker;
@@ -989,8 +1049,12 @@ int main(void)
     CELL_CHECK(get_state(blocker.job) == BG_JOB_STATE_TRANSFERRING, "blocker state %s",
                state_name(get_state(blocker.job)));
     drop_cell(&blocker);
+    g_cell = "pools";
+    pool_drain(&g_pool_error);
+    pool_drain(&g_pool_transferred);
 
     printf("%d matrix cells run\n", g_cells_run);
+    CHECK_OK(bg_manager_close(g_mgr2));
     CHECK_OK(bg_manager_close(g_mgr));
     CHECK(remove_tree(g_dir) == 0);
     TEST_MAIN_END();

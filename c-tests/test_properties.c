@@ -448,6 +448,8 @@ static void test_u32_properties(void)
          1209600},
         {"MaximumDownloadTime", bg_job_set_maximum_download_time,
          bg_job_get_maximum_download_time, 7776000},
+        {"MinimumNotificationInterval", bg_job_set_minimum_notification_interval,
+         bg_job_get_minimum_notification_interval, 500},
     };
     const uint32_t values[] = {0, 1, 4, 5, 6, 60, 600, 3600, 1209600, 7776000, 0x7FFFFFFFu,
                                0x80000000u, UINT32_MAX, 42};
@@ -476,6 +478,68 @@ static void test_u32_properties(void)
         CHECK_OK(bg_job_cancel(job));
         CHECK_OK(bg_job_release(job));
     }
+}
+
+static void test_max_rate(void)
+{
+    bg_job job = 0;
+    REQUIRE_OK(bg_manager_create_job(g_mgr, "max rate", BG_JOB_TYPE_DOWNLOAD, NULL, &job));
+    uint64_t v = 99;
+    CHECK_OK(bg_job_get_max_rate(job, &v));
+    CHECK_EQ_U64(v, 0);
+    time_watch w;
+    watch_start(&w, job);
+    const uint64_t values[] = {1, 1000, 1u << 20, UINT32_MAX, (uint64_t)UINT32_MAX + 1, UINT64_MAX,
+                               0};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        CHECK_OK(bg_job_set_max_rate(job, values[i]));
+        CHECK_OK(bg_job_get_max_rate(job, &v));
+        CHECK_EQ_U64(v, values[i]);
+        WATCH(&w, 1);
+    }
+    CHECK_OK(bg_job_cancel(job));
+    CHECK_OK(bg_job_release(job));
+}
+
+static void test_security_flags(void)
+{
+    bg_job job = 0;
+    REQUIRE_OK(bg_manager_create_job(g_mgr, "security", BG_JOB_TYPE_DOWNLOAD, NULL, &job));
+    uint32_t got = 99;
+    CHECK_OK(bg_job_get_security_flags(job, &got));
+    CHECK_EQ_U64(got, 0);
+    const uint32_t good[] = {
+        BG_SSL_IGNORE_CERT_CN_INVALID,
+        BG_SSL_IGNORE_UNKNOWN_CA,
+        BG_SSL_IGNORE_CERT_CN_INVALID | BG_SSL_IGNORE_UNKNOWN_CA,
+        BG_HTTP_REDIRECT_POLICY_ALLOW_REPORT,
+        BG_HTTP_REDIRECT_POLICY_DISALLOW,
+        BG_HTTP_REDIRECT_POLICY_ALLOW_HTTPS_TO_HTTP,
+        BG_HTTP_REDIRECT_POLICY_ALLOW_REPORT | BG_HTTP_REDIRECT_POLICY_ALLOW_HTTPS_TO_HTTP |
+            BG_SSL_IGNORE_UNKNOWN_CA,
+        BG_HTTP_REDIRECT_POLICY_ALLOW_SILENT,
+    };
+    time_watch w;
+    watch_start(&w, job);
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        CHECK_MSG(bg_job_set_security_flags(job, good[i]) == S_OK, "SetSecurityFlags(0x%X)",
+                  good[i]);
+        CHECK_OK(bg_job_get_security_flags(job, &got));
+        CHECK_EQ_U64(got, good[i]);
+        WATCH(&w, 1);
+    }
+    CHECK_OK(bg_job_set_security_flags(job, BG_SSL_IGNORE_UNKNOWN_CA));
+    WATCH(&w, 1);
+    const uint32_t bad[] = {0x1, 0x4, 0x10, 0x300, 0x700, 0x1000, 0x80000000u};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK_MSG(bg_job_set_security_flags(job, bad[i]) == E_NOTIMPL,
+                  "SetSecurityFlags(0x%X) not E_NOTIMPL", bad[i]);
+        CHECK_OK(bg_job_get_security_flags(job, &got));
+        CHECK_EQ_U64(got, BG_SSL_IGNORE_UNKNOWN_CA);
+        WATCH(&w, 0);
+    }
+    CHECK_OK(bg_job_cancel(job));
+    CHECK_OK(bg_job_release(job));
 }
 
 /* ---- times across a job's life -------------------------------------------------------------- */
@@ -637,6 +701,8 @@ int main(void)
     test_priority();
     test_notify_flags();
     test_u32_properties();
+    test_security_flags();
+    test_max_rate();
     test_times();
     test_two_handles();
     test_guid_text();

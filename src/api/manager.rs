@@ -224,6 +224,7 @@ impl Manager {
         {
             let mut rt = job.lock();
             rt.rev = stored.rev;
+            rt.progress_rev = stored.progress_rev;
             rt.saved_state = rt.rec.state;
         }
         jobs.insert(job.clone());

@@ -247,9 +247,13 @@ impl Persist {
                 .collect();
             files
         };
-        if self.store.save_progress(&job.id, &files).is_err() {
-            job.lock().progress_dirty = true;
-            return Flushed::Later;
+        let modified = job.lock().rec.modification_time;
+        match self.store.save_progress(&job.id, &files, modified) {
+            Ok(progress_rev) => job.lock().progress_rev = progress_rev,
+            Err(_) => {
+                job.lock().progress_dirty = true;
+                return Flushed::Later;
+            }
         }
         Flushed::Done
     }
@@ -285,15 +289,20 @@ impl Persist {
         let Ok(revs) = self.store.revisions() else {
             return;
         };
-        for (id, rev) in revs {
+        for (id, (rev, progress_rev)) in revs {
             match manager.find(&id) {
                 Some(job) => {
-                    if job.lock().rev == rev {
-                        continue;
+                    {
+                        let rt = job.lock();
+                        if rt.rev == rev && rt.progress_rev == progress_rev {
+                            continue;
+                        }
                     }
                     if let Ok(Some(db)) = self.store.load(&id) {
                         let leftovers = merge(&mut job.lock(), db);
                         job.notify();
+                        // A Resume made elsewhere must start here if this process transfers.
+                        manager.engine().wake();
                         finish_ended(&job, leftovers);
                     }
                 }
@@ -420,9 +429,11 @@ pub fn merge(rt: &mut Runtime, db: StoredJob) -> Vec<PathBuf> {
         if f.completed || f.discarded || ours.completed || ours.discarded {
             continue;
         }
-        if ours.transferred
-            || ours.bytes_transferred >= f.bytes_transferred
-            || ours.temp_path != f.temp_path
+        // Our transfer progress wins only while our own transfer of the job runs.
+        if rt.worker_active
+            && (ours.transferred
+                || ours.bytes_transferred >= f.bytes_transferred
+                || ours.temp_path != f.temp_path)
         {
             f.bytes_total = ours.bytes_total;
             f.bytes_transferred = ours.bytes_transferred;
@@ -460,6 +471,7 @@ pub fn merge(rt: &mut Runtime, db: StoredJob) -> Vec<PathBuf> {
     }
     rt.rec = rec;
     rt.rev = db.rev;
+    rt.progress_rev = db.progress_rev;
     rt.saved_state = rt.rec.state;
     if rt.rec.state != JobState::TransientError {
         rt.retry_at = None;

@@ -65,6 +65,10 @@ fn try_copy(
     let mut source = file::open(paths)?;
     {
         let mut rt = job.lock();
+        // A run stopped meanwhile (Suspend, preemption) must not touch the job's state.
+        if run.stopped() {
+            return Ok(FileOutcome::Stopped);
+        }
         rt.set_state(JobState::Transferring, crate::model::now_ms());
         let f = &mut rt.rec.files[index];
         f.bytes_total = source.size;
@@ -133,6 +137,7 @@ fn try_copy(
         );
         last = now;
         job.notify();
+        engine.touch(job);
         if !keep_going {
             return Ok(FileOutcome::Stopped);
         }

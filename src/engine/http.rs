@@ -180,6 +180,7 @@ impl Sink for JobSink {
         );
         self.last = now;
         self.job.notify();
+        engine.touch(&self.job);
         go
     }
 }

@@ -59,6 +59,8 @@ pub struct Runtime {
     pub restarts: u32,
     /// The store revision this record is based on (0: not stored).
     pub rev: i64,
+    /// The store's progress revision last read or written.
+    pub progress_rev: i64,
     /// The state as last written to the store, to tell another process's change from ours.
     pub saved_state: JobState,
     /// Bumped by every engine-side change; `saved_gen` is the one last written.
@@ -144,6 +146,7 @@ impl Job {
                 no_progress_since: None,
                 restarts: 0,
                 rev: 0,
+                progress_rev: 0,
                 saved_state: JobState::Suspended,
                 dirty_gen: 0,
                 saved_gen: 0,

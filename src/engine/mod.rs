@@ -320,6 +320,7 @@ fn plan_round(jobs: &[Arc<Job>], options: Options, now: Instant) -> Plan {
     }
     let mut plan = Plan::default();
     let mut cands = Vec::new();
+    let mut leaving = 0usize;
     for (order, job) in jobs.iter().enumerate() {
         let rt = job.lock();
         let running = rt.worker_active && rt.run.is_some() && rt.rec.state.is_active();
@@ -330,17 +331,10 @@ fn plan_round(jobs: &[Arc<Job>], options: Options, now: Instant) -> Plan {
             }
             continue;
         }
-        // A run stopped but not yet gone still holds its slot.
+        // A run stopped but not yet gone still occupies a slot: nothing new starts in it, but
+        // it takes no part in the ranking (it can preempt no one).
         if rt.worker_active && !running {
-            cands.push(Cand {
-                job: job.clone(),
-                priority: Priority::Foreground,
-                running: true,
-                expired: false,
-                since: None,
-                order,
-                slice_end: None,
-            });
+            leaving += 1;
             continue;
         }
         if running || waiting {
@@ -367,11 +361,11 @@ fn plan_round(jobs: &[Arc<Job>], options: Options, now: Instant) -> Plan {
         (c.priority, rank, c.since, c.order)
     });
     let slots = options.max_background as usize;
-    let busy_slots = cands.iter().filter(|c| c.running).count();
+    let busy_slots = cands.iter().filter(|c| c.running).count() + leaving;
     let mut free = slots.saturating_sub(busy_slots);
     for (i, c) in cands.iter().enumerate() {
         let keep = i < slots;
-        if c.running && !keep && c.priority != Priority::Foreground {
+        if c.running && !keep {
             plan.preempt.push(c.job.clone());
         } else if !c.running && keep && free > 0 {
             free -= 1;

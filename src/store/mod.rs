@@ -31,6 +31,8 @@ pub struct StoredJob {
     pub rec: JobRecord,
     /// Bumped by every write of the job.
     pub rev: i64,
+    /// Bumped by every write of byte progress alone.
+    pub progress_rev: i64,
 }
 
 /// Byte progress of one file, written without bumping the job's revision.
@@ -193,15 +195,18 @@ impl Store {
             .map_err(sql(&self.path))
     }
 
-    /// Every job's revision.
-    pub fn revisions(&self) -> Result<HashMap<Guid, i64>> {
+    /// Every job's revision and progress revision.
+    pub fn revisions(&self) -> Result<HashMap<Guid, (i64, i64)>> {
         let conn = self.conn.lock();
         let mut stmt = conn
-            .prepare_cached("SELECT id, rev FROM jobs")
+            .prepare_cached("SELECT id, rev, progress_rev FROM jobs")
             .map_err(sql(&self.path))?;
         let rows = stmt
             .query_map([], |r| {
-                Ok((guid(r.get_ref(0)?.as_blob()?)?, r.get::<_, i64>(1)?))
+                Ok((
+                    guid(r.get_ref(0)?.as_blob()?)?,
+                    (r.get::<_, i64>(1)?, r.get::<_, i64>(2)?),
+                ))
             })
             .map_err(sql(&self.path))?;
         rows.collect::<rusqlite::Result<_>>()
@@ -236,8 +241,14 @@ impl Store {
         Ok(out)
     }
 
-    /// Writes byte progress of some files of a job (no revision bump; only the engine writes it).
-    pub fn save_progress(&self, id: &Guid, files: &[FileProgress]) -> Result<()> {
+    /// Writes byte progress of some files of a job and its modification time (only the engine
+    /// writes progress). Bumps the job's progress revision, not its revision, and returns it.
+    pub fn save_progress(
+        &self,
+        id: &Guid,
+        files: &[FileProgress],
+        modification_time: i64,
+    ) -> Result<i64> {
         let mut conn = self.conn.lock();
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -256,7 +267,16 @@ impl Store {
                 .map_err(sql(&self.path))?;
             }
         }
-        tx.commit().map_err(sql(&self.path))
+        let progress_rev: i64 = tx
+            .query_row(
+                "UPDATE jobs SET progress_rev = progress_rev + 1, modification_time = max(modification_time, ?2) \
+                 WHERE id = ?1 RETURNING progress_rev",
+                params![&id.0[..], modification_time],
+                |r| r.get(0),
+            )
+            .map_err(sql(&self.path))?;
+        tx.commit().map_err(sql(&self.path))?;
+        Ok(progress_rev)
     }
 
     /// The manager settings stored with the state directory (option number → value).
@@ -369,7 +389,7 @@ fn load(conn: &Connection, id: Option<&Guid>) -> rusqlite::Result<Vec<StoredJob>
     let cols = "id, rev, type, display_name, description, priority, state, notify_flags, min_retry_delay, \
                 no_progress_timeout, max_download_time, security_flags, error_context, error_code, error_file, \
                 error_desc, error_count, creation_time, modification_time, transfer_completion_time, active_ms, \
-                min_notify_interval, notify_program, notify_args, notify_cmd_done, max_rate";
+                min_notify_interval, notify_program, notify_args, notify_cmd_done, max_rate, progress_rev";
     let mut stmt = match id {
         Some(_) => conn.prepare_cached(&format!("SELECT {cols} FROM jobs WHERE id = ?1"))?,
         None => conn.prepare_cached(&format!("SELECT {cols} FROM jobs ORDER BY seq"))?,
@@ -421,6 +441,7 @@ fn load(conn: &Connection, id: Option<&Guid>) -> rusqlite::Result<Vec<StoredJob>
         Ok(StoredJob {
             rec,
             rev: r.get(1)?,
+            progress_rev: r.get(26)?,
         })
     };
     let rows: Vec<StoredJob> = match id {

@@ -32,7 +32,8 @@ CREATE TABLE jobs (
     notify_program TEXT,
     notify_args BLOB,
     notify_cmd_done INTEGER,
-    max_rate INTEGER NOT NULL
+    max_rate INTEGER NOT NULL,
+    progress_rev INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE INDEX jobs_seq ON jobs (seq);
 CREATE TABLE settings (
