@@ -151,11 +151,6 @@
 #define BG_HTTP_REDIRECT_POLICY_ALLOW_HTTPS_TO_HTTP 2048
 
 /**
- * The schema version this bgcopy writes and reads.
- */
-#define SCHEMA_VERSION 1
-
-/**
  * An HRESULT-style return code (`int32_t` in C).
  *
  * A negative value is a failure; `0` ([`S_OK`]) is success; `1` ([`S_FALSE`]) is success with
@@ -1913,7 +1908,9 @@ bg_hresult bg_manager_get_job(bg_manager manager, const struct bg_guid *id, bg_j
 /**
  * Takes a snapshot of the GUIDs of the jobs not yet ended (oldest first) into `out_ids`
  * (room for `capacity`), and their number into `*out_count`. `flags` must be 0.
- * Pass `out_ids` NULL with `capacity` 0 to ask for the count.
+ * Pass `out_ids` NULL with `capacity` 0 to ask for the count: the answer is
+ * BG_E_INSUFFICIENT_BUFFER with the count when there are jobs, S_OK with 0 when there are none
+ * (a capacity of 0 is then enough), as for any other capacity.
  *
  * Thread-safe. Returns S_OK; E_HANDLE for a bad manager; E_INVALIDARG when `out_count` is
  * NULL, `out_ids` is NULL with `capacity` > 0, or `flags` is not 0; BG_E_INSUFFICIENT_BUFFER

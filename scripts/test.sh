@@ -6,6 +6,7 @@
 #                                      pinned cbindgen makes from src/ffi; every item documented
 #   3. cargo test                      the Rust tests, with the test-hooks feature
 #   4. cmake + ctest                   C tests, header as C/C++, cffi, valgrind, install consumers
+#   5. bindings/test.sh                pytest (Python package) and go test -race (Go module)
 #
 # Exits non-zero if anything fails. Stages 3 and 4 both run even when one fails, so one run
 # shows every failure. Environment: BGCOPY_BUILD_DIR (default build), BGCOPY_JOBS (default 2),
@@ -56,8 +57,13 @@ if ! ctest --test-dir "$build_dir" --output-on-failure -j"$jobs" ${CTEST_ARGS:-}
     failed+=("ctest")
 fi
 
+stage "bindings: pytest and go test -race"
+if ! bash bindings/test.sh; then
+    failed+=("bindings")
+fi
+
 if [[ ${#failed[@]} -gt 0 ]]; then
     printf '\nscripts/test.sh: FAILED: %s\n' "${failed[*]}" >&2
     exit 1
 fi
-# Nothing printed after ctest's summary on success: CI reads the runner's closing lines.
+# Nothing printed after the runners' summaries on success: CI reads their closing lines.

@@ -127,7 +127,9 @@ pub unsafe extern "C" fn bg_manager_get_job(
 
 /// Takes a snapshot of the GUIDs of the jobs not yet ended (oldest first) into `out_ids`
 /// (room for `capacity`), and their number into `*out_count`. `flags` must be 0.
-/// Pass `out_ids` NULL with `capacity` 0 to ask for the count.
+/// Pass `out_ids` NULL with `capacity` 0 to ask for the count: the answer is
+/// BG_E_INSUFFICIENT_BUFFER with the count when there are jobs, S_OK with 0 when there are none
+/// (a capacity of 0 is then enough), as for any other capacity.
 ///
 /// Thread-safe. Returns S_OK; E_HANDLE for a bad manager; E_INVALIDARG when `out_count` is
 /// NULL, `out_ids` is NULL with `capacity` > 0, or `flags` is not 0; BG_E_INSUFFICIENT_BUFFER

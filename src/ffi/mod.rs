@@ -11,4 +11,10 @@ pub mod manager;
 pub mod test_hooks;
 pub mod types;
 
+pub use callbacks::*;
+pub use job::*;
+pub use library::*;
+pub use manager::*;
+#[cfg(feature = "test-hooks")]
+pub use test_hooks::*;
 pub use types::*;

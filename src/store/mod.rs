@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-pub use schema::SCHEMA_VERSION;
+pub(crate) use schema::SCHEMA_VERSION;
 
 /// The database file inside a state directory.
 pub const DB_FILE: &str = "bgcopy.db";

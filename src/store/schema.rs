@@ -1,10 +1,10 @@
 //! The store's schema. `PRAGMA user_version` holds its version; a newer one is refused.
 
 /// The schema version this bgcopy writes and reads.
-pub const SCHEMA_VERSION: i64 = 1;
+pub(crate) const SCHEMA_VERSION: i64 = 1;
 
 /// Version 1.
-pub const V1: &str = "
+pub(crate) const V1: &str = "
 CREATE TABLE jobs (
     id BLOB PRIMARY KEY NOT NULL,
     seq INTEGER NOT NULL,

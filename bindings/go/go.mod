@@ -1,0 +1,3 @@
+module github.com/bgcopy/bgcopy-go
+
+go 1.19
