@@ -193,6 +193,10 @@ impl Manager {
         let Some(persist) = persist else {
             return Ok(manager);
         };
+        // Settings stored with the directory by an earlier set_option.
+        for (option, value) in persist.store.settings()? {
+            let _ = manager.apply_option(option, value);
+        }
         // A store-backed engine transfers only while it holds the lease.
         manager.engine.set_lease(false);
         let weak = Arc::downgrade(&persist);

@@ -194,6 +194,7 @@ struct Active {
 
 fn run(engine: Weak<Engine>, mut multi: Multi, rx: Receiver<Cmd>) {
     let mut slots: Vec<Option<Active>> = Vec::new();
+    let mut rotation: usize = 0;
     loop {
         let Some(strong) = engine.upgrade() else {
             return;
@@ -242,8 +243,14 @@ fn run(engine: Weak<Engine>, mut multi: Multi, rx: Receiver<Cmd>) {
             return;
         }
         // Resume transfers a bandwidth limit paused, once their budget allows.
+        // Start from a different slot each round, so a shared budget is shared fairly.
         let mut any_paused = false;
-        for slot in slots.iter_mut().flatten() {
+        rotation = rotation.wrapping_add(1);
+        let n = slots.len().max(1);
+        for i in 0..slots.len() {
+            let Some(slot) = slots[(i + rotation) % n].as_mut() else {
+                continue;
+            };
             if slot.handle.get_ref().paused() {
                 if slot.handle.get_mut().try_resume() {
                     let _ = slot.handle.unpause_write();
@@ -276,6 +283,8 @@ fn run(engine: Weak<Engine>, mut multi: Multi, rx: Receiver<Cmd>) {
             drop(easy); // closes the temp file before the job learns the file is done
             runner::finished(&strong, &a.job, &a.run, a.index, outcome);
         }
+        // Transfers paused during this perform need the short wake-up too.
+        any_paused = any_paused || slots.iter().flatten().any(|a| a.handle.get_ref().paused());
         let mut wait = Duration::from_millis(200)
             .min(stall / 4)
             .max(Duration::from_millis(5));

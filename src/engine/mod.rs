@@ -272,12 +272,14 @@ fn scheduler_loop(engine: Weak<Engine>) {
         let next_slice = plan.next_slice_end;
         // Start runs without the scheduler lock: a run can end at once (and wake us).
         let seen = sched.epoch;
+        let started = !to_start.is_empty();
         MutexGuard::unlocked(&mut sched, || {
             for job in to_start {
                 runner::start(&engine, &job);
             }
         });
-        if sched.epoch != seen || sched.shutdown {
+        // Plan again after starting runs: their slices need a wake-up too.
+        if started || sched.epoch != seen || sched.shutdown {
             continue;
         }
         let next_retry = match (next_retry, next_slice) {
