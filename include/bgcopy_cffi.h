@@ -1508,6 +1508,17 @@ bg_hresult bg_job_get_minimum_notification_interval(bg_job job, uint32_t *out_ms
 bg_hresult bg_job_add_file(bg_job job, const char *remote_url, const char *local_path);
 
 /**
+ * Adds `count` files in one call (BITS' AddFileSet): `remote_urls[i]` is fetched into
+ * `local_paths[i]`, with the checks of bg_job_add_file for each pair. All or nothing: if any
+ * pair is invalid, no file is added. For a state directory this is one commit, so it is the
+ * fast way to add many files. `count` 0 is a no-op.
+ *
+ * Thread-safe. Returns S_OK; E_HANDLE; E_INVALIDARG when an array is NULL with `count` > 0 or
+ * any string is NULL or invalid as for bg_job_add_file; the other codes of bg_job_add_file.
+ */
+bg_hresult bg_job_add_file_set(bg_job job, size_t count, const char *const *remote_urls, const char *const *local_paths);
+
+/**
  * Reads the number of files in the job.
  *
  * Thread-safe. Returns S_OK; E_HANDLE; E_INVALIDARG when `out_count` is NULL.

@@ -91,10 +91,12 @@ impl JobRef {
                     let out = f(&mut rt)?;
                     rt.rec.modification_time = now_ms();
                     let rev = rt.rev + 1;
-                    if let Err(e) = tx.save(&rt.rec, rev) {
+                    let mut written = std::mem::take(&mut rt.written);
+                    if let Err(e) = tx.save(&rt.rec, rev, &mut written) {
                         rt.rec = before;
                         return Err(e);
                     }
+                    rt.written = written;
                     rt.rev = rev;
                     rt.saved_state = rt.rec.state;
                     rt.saved_gen = rt.dirty_gen;
@@ -105,6 +107,7 @@ impl JobRef {
                 match result {
                     Ok(out) => out,
                     Err(e) => {
+                        self.job.lock().written.clear();
                         // A failed commit leaves memory ahead of the store: the sync thread
                         // finds the revisions differ and reads the store's truth back.
                         persist::mark_unsaved(&mut self.job.lock());
@@ -134,14 +137,22 @@ impl JobRef {
 
     /// AddFile (spec §3.2): validates both names, then appends the file.
     pub fn add_file(&self, remote_url: &str, local_path: &str) -> Result<bg_hresult> {
-        let remote = parse_remote(remote_url)?;
-        check_local_syntax(local_path)?;
-        let local = PathBuf::from(local_path);
-        check_destination(&local)?;
+        self.add_files(&[(remote_url, local_path)])
+    }
+
+    /// AddFileSet (spec §3.2): validates every pair first, then appends them all in one
+    /// change (one commit for a state directory); any invalid pair adds none of them.
+    pub fn add_files(&self, pairs: &[(&str, &str)]) -> Result<bg_hresult> {
+        let mut files = Vec::with_capacity(pairs.len());
+        for (remote_url, local_path) in pairs {
+            let remote = parse_remote(remote_url)?;
+            check_local_syntax(local_path)?;
+            let local = PathBuf::from(local_path);
+            check_destination(&local)?;
+            files.push(FileRecord::new(remote_url.to_string(), remote, local));
+        }
         self.mutate(Method::AddFile, |rt| {
-            rt.rec
-                .files
-                .push(FileRecord::new(remote_url.to_string(), remote, local));
+            rt.rec.files.extend(files);
             Ok(S_OK)
         })
     }

@@ -328,8 +328,10 @@ impl Manager {
         ));
         if let Some(p) = &self.persist {
             let rec = job.lock().rec.clone();
-            p.store.transaction(|tx| tx.save(&rec, 1))?;
+            let mut written = Vec::new();
+            p.store.transaction(|tx| tx.save(&rec, 1, &mut written))?;
             let mut rt = job.lock();
+            rt.written = written;
             rt.rev = 1;
             rt.saved_state = rt.rec.state;
         }

@@ -144,21 +144,7 @@ impl Persist {
                 return;
             };
             // Write what the engine changed; byte progress at most every PROGRESS_INTERVAL.
-            pending.retain(|id, job| {
-                let due = stopping
-                    || last_progress
-                        .get(id)
-                        .is_none_or(|t| t.elapsed() >= PROGRESS_INTERVAL);
-                match self.flush(&manager, job, due) {
-                    Flushed::Done => {
-                        if due {
-                            last_progress.insert(*id, Instant::now());
-                        }
-                        false
-                    }
-                    Flushed::Later => true,
-                }
-            });
+            self.flush_all(&mut pending, &mut last_progress, stopping);
             if stopping {
                 return;
             }
@@ -204,84 +190,125 @@ impl Persist {
         }
     }
 
-    /// Writes one job's engine-side changes (all of them when dirty; else byte progress when
-    /// `progress_due`, after flushing its temp file so the recorded bytes are on disk).
-    fn flush(&self, manager: &Manager, job: &Arc<Job>, progress_due: bool) -> Flushed {
-        let (dirty, progress) = {
-            let rt = job.lock();
-            (rt.is_dirty(), rt.progress_dirty)
-        };
-        if dirty {
-            let r = self.save(manager, job);
-            if let Err(e) = &r {
-                crate::bglog!("writing job {} to the store failed: {e}", job.id);
-            }
-            return match r {
-                Ok(()) => Flushed::Done,
-                Err(_) => Flushed::Later,
+    /// Writes the pending jobs' engine-side changes in one transaction (one fsync for all):
+    /// every dirty job whole (only its changed file rows), and byte progress of the others
+    /// when due. A job another process changed meanwhile is merged instead (ours is written on
+    /// the next round). On failure nothing is lost: the jobs stay pending.
+    fn flush_all(
+        &self,
+        pending: &mut HashMap<Guid, Arc<Job>>,
+        last_progress: &mut HashMap<Guid, Instant>,
+        stopping: bool,
+    ) {
+        let mut full = Vec::new();
+        let mut progress = Vec::new();
+        pending.retain(|id, job| {
+            let (dirty, moved) = {
+                let rt = job.lock();
+                (rt.is_dirty(), rt.progress_dirty)
             };
-        }
-        if !progress {
-            return Flushed::Done;
-        }
-        if !progress_due {
-            return Flushed::Later;
-        }
-        // No fsync of the temp file here (it would stall behind a fast writer): a restart
-        // continues from min(recorded bytes, temp file length), and on ext4's ordered mode a
-        // file's length never covers data that did not reach the disk.
-        let files = {
-            let mut rt = job.lock();
-            rt.progress_dirty = false;
-            let files: Vec<FileProgress> = rt
-                .rec
-                .files
-                .iter()
-                .enumerate()
-                .filter(|(_, f)| !f.transferred && f.temp_path.is_some())
-                .map(|(i, f)| FileProgress {
-                    index: i as u32,
-                    bytes_transferred: f.bytes_transferred,
-                    bytes_total: f.bytes_total,
-                })
-                .collect();
-            files
-        };
-        let modified = job.lock().rec.modification_time;
-        match self.store.save_progress(&job.id, &files, modified) {
-            Ok(progress_rev) => job.lock().progress_rev = progress_rev,
-            Err(_) => {
-                job.lock().progress_dirty = true;
-                return Flushed::Later;
+            if dirty {
+                full.push(job.clone());
+                return false;
             }
+            if !moved {
+                return false;
+            }
+            if stopping
+                || last_progress
+                    .get(id)
+                    .is_none_or(|t| t.elapsed() >= PROGRESS_INTERVAL)
+            {
+                progress.push(job.clone());
+                return false;
+            }
+            true
+        });
+        if full.is_empty() && progress.is_empty() {
+            return;
         }
-        Flushed::Done
-    }
-
-    /// Writes the whole job if the store still has the revision it is based on; otherwise
-    /// merges the other process's change first (ours is written on the next round).
-    pub fn save(&self, _manager: &Manager, job: &Arc<Job>) -> Result<()> {
-        let stop_after = self.store.transaction(|tx| {
-            let db_rev = tx.rev(&job.id)?.unwrap_or(0);
-            let mut rt = job.lock();
-            if db_rev != rt.rev {
-                drop(rt);
-                let theirs = tx.load(&job.id)?;
+        // What each written job was before, to undo it if the commit fails.
+        let mut undo: Vec<(Arc<Job>, i64, JobState, u64)> = Vec::new();
+        let mut ended: Vec<(Arc<Job>, Vec<PathBuf>)> = Vec::new();
+        let result = self.store.transaction(|tx| {
+            for job in &full {
+                let db_rev = tx.rev(&job.id)?.unwrap_or(0);
                 let mut rt = job.lock();
-                return Ok(theirs.map(|db| merge(&mut rt, db)).unwrap_or_default());
+                if db_rev != rt.rev {
+                    drop(rt);
+                    if let Some(db) = tx.load(&job.id)? {
+                        ended.push((job.clone(), merge(&mut job.lock(), db)));
+                    }
+                    continue;
+                }
+                undo.push((job.clone(), rt.rev, rt.saved_state, rt.saved_gen));
+                let gen = rt.dirty_gen;
+                let rev = rt.rev + 1;
+                let mut written = std::mem::take(&mut rt.written);
+                let saved = tx.save(&rt.rec, rev, &mut written);
+                rt.written = if saved.is_ok() { written } else { Vec::new() };
+                saved?;
+                rt.rev = rev;
+                rt.saved_state = rt.rec.state;
+                rt.saved_gen = gen;
+                rt.progress_dirty = false;
             }
-            let gen = rt.dirty_gen;
-            let rev = rt.rev + 1;
-            tx.save(&rt.rec, rev)?;
-            rt.rev = rev;
-            rt.saved_state = rt.rec.state;
-            rt.saved_gen = gen;
-            rt.progress_dirty = false;
-            Ok(Vec::new())
-        })?;
-        job.notify();
-        finish_ended(job, stop_after);
-        Ok(())
+            for job in &progress {
+                // No fsync of the temp file here (it would stall behind a fast writer): a
+                // restart continues from min(recorded bytes, temp file length), and on ext4's
+                // ordered mode a file's length never covers data that did not reach the disk.
+                let (files, modified) = {
+                    let mut rt = job.lock();
+                    rt.progress_dirty = false;
+                    let files: Vec<FileProgress> = rt
+                        .rec
+                        .files
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, f)| !f.transferred && f.temp_path.is_some())
+                        .map(|(i, f)| FileProgress {
+                            index: i as u32,
+                            bytes_transferred: f.bytes_transferred,
+                            bytes_total: f.bytes_total,
+                        })
+                        .collect();
+                    (files, rt.rec.modification_time)
+                };
+                let progress_rev = tx.save_progress(&job.id, &files, modified)?;
+                job.lock().progress_rev = progress_rev;
+            }
+            Ok(())
+        });
+        match result {
+            Ok(()) => {
+                let now = Instant::now();
+                for job in &progress {
+                    last_progress.insert(job.id, now);
+                }
+                for job in full.iter().chain(progress.iter()) {
+                    job.notify();
+                }
+                for (job, leftovers) in ended {
+                    finish_ended(&job, leftovers);
+                    // Ours is still dirty: written next round on top of theirs.
+                    pending.insert(job.id, job);
+                }
+            }
+            Err(e) => {
+                crate::bglog!("writing jobs to the store failed: {e}");
+                for (job, rev, state, gen) in undo {
+                    let mut rt = job.lock();
+                    rt.rev = rev;
+                    rt.saved_state = state;
+                    rt.saved_gen = gen;
+                    rt.written.clear();
+                }
+                for job in full.into_iter().chain(progress) {
+                    job.lock().progress_dirty = true;
+                    pending.insert(job.id, job);
+                }
+            }
+        }
     }
 
     /// Reads the jobs other processes created or changed, and merges them in.
@@ -411,11 +438,6 @@ impl Persist {
     }
 }
 
-enum Flushed {
-    Done,
-    Later,
-}
-
 /// Merges the stored version of a job (written by another process) into ours. Their
 /// job-level changes win; our transfer progress of files they did not end stays. Returns the
 /// temp files to delete once our transfer has stopped, when they ended the job.
@@ -470,6 +492,7 @@ pub fn merge(rt: &mut Runtime, db: StoredJob) -> Vec<PathBuf> {
         rt.entered.push(rec.state);
     }
     rt.rec = rec;
+    rt.written.clear();
     rt.rev = db.rev;
     rt.progress_rev = db.progress_rev;
     rt.saved_state = rt.rec.state;

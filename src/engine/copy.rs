@@ -127,7 +127,7 @@ fn try_copy(
             .map_err(|e| local_error("write", &temp_path, &e))?;
         offset += n as u64;
         let now = Instant::now();
-        let keep_going = runner::progress(
+        let tick = runner::progress(
             engine,
             &mut job.lock(),
             run,
@@ -136,9 +136,11 @@ fn try_copy(
             now.duration_since(last),
         );
         last = now;
-        job.notify();
-        engine.touch(job);
-        if !keep_going {
+        job.publish();
+        if tick.first {
+            engine.touch(job);
+        }
+        if !tick.go {
             return Ok(FileOutcome::Stopped);
         }
     }

@@ -170,7 +170,7 @@ impl Sink for JobSink {
             return false;
         };
         let now = Instant::now();
-        let go = runner::progress(
+        let tick = runner::progress(
             &engine,
             &mut self.job.lock(),
             &self.run,
@@ -179,9 +179,11 @@ impl Sink for JobSink {
             now.duration_since(self.last),
         );
         self.last = now;
-        self.job.notify();
-        engine.touch(&self.job);
-        go
+        self.job.publish();
+        if tick.first {
+            engine.touch(&self.job);
+        }
+        tick.go
     }
 }
 

@@ -61,6 +61,8 @@ pub struct Runtime {
     pub rev: i64,
     /// The store's progress revision last read or written.
     pub progress_rev: i64,
+    /// A fingerprint of each file as last written to the store (empty: unknown).
+    pub written: Vec<u64>,
     /// The state as last written to the store, to tell another process's change from ours.
     pub saved_state: JobState,
     /// Bumped by every engine-side change; `saved_gen` is the one last written.
@@ -147,6 +149,7 @@ impl Job {
                 restarts: 0,
                 rev: 0,
                 progress_rev: 0,
+                written: Vec::new(),
                 saved_state: JobState::Suspended,
                 dirty_gen: 0,
                 saved_gen: 0,

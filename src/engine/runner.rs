@@ -250,8 +250,17 @@ pub(super) fn fail(
     rt.set_state(state, now_ms());
 }
 
-/// Notes progress of file `index`: `pos` bytes on disk. Returns `false` when the run must stop
-/// (stopped, or MaxDownloadTime exceeded, in which case the job is put in ERROR here).
+/// What [`progress`] tells the transfer.
+pub(super) struct Tick {
+    /// Go on (false: the run was stopped, or MaxDownloadTime put the job in ERROR).
+    pub go: bool,
+    /// The progress is the first since the store last wrote it: tell the manager (once).
+    pub first: bool,
+}
+
+/// Notes progress of file `index`: `pos` bytes on disk. Cheap by design (it runs for every
+/// chunk): it wakes no waiter (nobody waits for bytes) and asks for a store write only once
+/// until the sync thread has written it.
 pub(super) fn progress(
     engine: &Engine,
     rt: &mut Runtime,
@@ -259,9 +268,12 @@ pub(super) fn progress(
     index: usize,
     pos: u64,
     active: Duration,
-) -> bool {
+) -> Tick {
     if run.stopped() {
-        return false;
+        return Tick {
+            go: false,
+            first: false,
+        };
     }
     let f = &mut rt.rec.files[index];
     f.bytes_transferred = pos;
@@ -276,6 +288,7 @@ pub(super) fn progress(
     // The error object lives until data flows again (spec §4.3); progress resets T14's clock.
     rt.rec.error = None;
     rt.no_progress_since = None;
+    let first = !rt.progress_dirty;
     rt.progress_dirty = true;
     rt.rec.active_ms = rt.rec.active_ms.saturating_add(active.as_millis() as u64);
     let limit_s = rt.rec.max_download_time_s;
@@ -290,9 +303,12 @@ pub(super) fn progress(
         fail(engine, rt, &err, Some(index as u32));
         rt.mark_dirty();
         rt.stop_run();
-        return false;
+        return Tick {
+            go: false,
+            first: true,
+        };
     }
-    true
+    Tick { go: true, first }
 }
 
 /// An error about the local temp file.

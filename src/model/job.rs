@@ -24,7 +24,7 @@ pub(crate) const DEFAULT_MIN_NOTIFY_INTERVAL_MS: u32 = 500;
 pub(crate) const DEFAULT_MAX_DOWNLOAD_TIME_S: u32 = 7_776_000;
 
 /// One file of a job.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub struct FileRecord {
     /// The remote name as given.
     pub remote_name: String,
@@ -72,7 +72,7 @@ impl FileRecord {
 }
 
 /// What identifies one version of a remote file (spec §6.3): its size and validators.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Validator {
     /// Size in bytes, when the source said.
     pub size: Option<u64>,

@@ -8,7 +8,7 @@ use crate::hresult::{Error, Result};
 use std::path::{Component, Path, PathBuf};
 
 /// Where a file's bytes come from.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Remote {
     /// An `http://` or `https://` URL, kept exactly as given.
     Http(String),

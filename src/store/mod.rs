@@ -241,42 +241,14 @@ impl Store {
         Ok(out)
     }
 
-    /// Writes byte progress of some files of a job and its modification time (only the engine
-    /// writes progress). Bumps the job's progress revision, not its revision, and returns it.
+    /// Writes byte progress of some files of a job (see [`Tx::save_progress`]).
     pub fn save_progress(
         &self,
         id: &Guid,
         files: &[FileProgress],
         modification_time: i64,
     ) -> Result<i64> {
-        let mut conn = self.conn.lock();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sql(&self.path))?;
-        {
-            let mut stmt = tx
-                .prepare_cached("UPDATE files SET bytes_transferred = ?3, bytes_total = ?4 WHERE job_id = ?1 AND idx = ?2 AND transferred = 0")
-                .map_err(sql(&self.path))?;
-            for f in files {
-                stmt.execute(params![
-                    &id.0[..],
-                    f.index,
-                    f.bytes_transferred as i64,
-                    f.bytes_total as i64
-                ])
-                .map_err(sql(&self.path))?;
-            }
-        }
-        let progress_rev: i64 = tx
-            .query_row(
-                "UPDATE jobs SET progress_rev = progress_rev + 1, modification_time = max(modification_time, ?2) \
-                 WHERE id = ?1 RETURNING progress_rev",
-                params![&id.0[..], modification_time],
-                |r| r.get(0),
-            )
-            .map_err(sql(&self.path))?;
-        tx.commit().map_err(sql(&self.path))?;
-        Ok(progress_rev)
+        self.transaction(|tx| tx.save_progress(id, files, modification_time))
     }
 
     /// The manager settings stored with the state directory (option number → value).
@@ -343,9 +315,22 @@ impl Tx<'_> {
             .map_err(sql(self.path))
     }
 
-    /// Writes the whole job with revision `rev` (replacing its files).
-    pub fn save(&self, rec: &JobRecord, rev: i64) -> Result<()> {
-        save(self.tx, rec, rev).map_err(sql(self.path))
+    /// Writes the job with revision `rev`: its row, and the rows of the files whose content
+    /// changed since the last write (`written` holds a fingerprint per file, updated here; an
+    /// empty one writes every file).
+    pub fn save(&self, rec: &JobRecord, rev: i64, written: &mut Vec<u64>) -> Result<()> {
+        save(self.tx, rec, rev, written).map_err(sql(self.path))
+    }
+
+    /// Writes byte progress of some files of a job and its modification time; bumps the
+    /// job's progress revision (not its revision) and returns it.
+    pub fn save_progress(
+        &self,
+        id: &Guid,
+        files: &[FileProgress],
+        modification_time: i64,
+    ) -> Result<i64> {
+        save_progress(self.tx, id, files, modification_time).map_err(sql(self.path))
     }
 }
 
@@ -509,7 +494,45 @@ fn load(conn: &Connection, id: Option<&Guid>) -> rusqlite::Result<Vec<StoredJob>
     Ok(jobs)
 }
 
-fn save(tx: &rusqlite::Transaction<'_>, rec: &JobRecord, rev: i64) -> rusqlite::Result<()> {
+fn save_progress(
+    tx: &rusqlite::Transaction<'_>,
+    id: &Guid,
+    files: &[FileProgress],
+    modification_time: i64,
+) -> rusqlite::Result<i64> {
+    let mut stmt = tx.prepare_cached(
+        "UPDATE files SET bytes_transferred = ?3, bytes_total = ?4 WHERE job_id = ?1 AND idx = ?2 AND transferred = 0",
+    )?;
+    for f in files {
+        stmt.execute(params![
+            &id.0[..],
+            f.index,
+            f.bytes_transferred as i64,
+            f.bytes_total as i64
+        ])?;
+    }
+    tx.query_row(
+        "UPDATE jobs SET progress_rev = progress_rev + 1, modification_time = max(modification_time, ?2) \
+         WHERE id = ?1 RETURNING progress_rev",
+        params![&id.0[..], modification_time],
+        |r| r.get(0),
+    )
+}
+
+/// A fingerprint of what the store keeps of a file.
+fn fingerprint(f: &FileRecord) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    f.hash(&mut h);
+    h.finish()
+}
+
+fn save(
+    tx: &rusqlite::Transaction<'_>,
+    rec: &JobRecord,
+    rev: i64,
+    written: &mut Vec<u64>,
+) -> rusqlite::Result<()> {
     let e = rec.error.as_ref();
     tx.prepare_cached(
         "INSERT INTO jobs (id, seq, rev, type, display_name, description, priority, state, notify_flags, min_retry_delay, \
@@ -559,7 +582,13 @@ fn save(tx: &rusqlite::Transaction<'_>, rec: &JobRecord, rev: i64) -> rusqlite::
          ON CONFLICT(job_id, idx) DO UPDATE SET remote_name = ?3, bytes_total = ?5, bytes_transferred = ?6, transferred = ?7, \
          completed = ?8, discarded = ?9, temp_path = ?10, v_size = ?11, v_etag = ?12, v_last_modified = ?13, rename_pending = ?14",
     )?;
+    written.resize(rec.files.len(), 0);
     for (i, f) in rec.files.iter().enumerate() {
+        let fp = fingerprint(f);
+        if written[i] == fp {
+            continue;
+        }
+        written[i] = fp;
         let v = f.validator.as_ref();
         stmt.execute(params![
             &rec.id.0[..],

@@ -7,7 +7,7 @@ import os
 import threading
 import time
 import uuid
-from ctypes import byref, c_int32, c_size_t, c_uint32, c_uint64, create_string_buffer
+from ctypes import byref, c_char_p, c_int32, c_size_t, c_uint32, c_uint64, create_string_buffer
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Mapping, Optional, Tuple, Union
 
@@ -461,9 +461,16 @@ class Job:
                                   cstr(local, "local_path")))
 
     def add_files(self, pairs: Iterable[Tuple[PathLike, PathLike]]) -> None:
-        """Adds several ``(remote_url, local_path)`` pairs, in order."""
-        for remote, local in pairs:
-            self.add_file(remote, local)
+        """Adds several ``(remote_url, local_path)`` pairs, in order, in one call
+        (``bg_job_add_file_set``): all or none of them are added."""
+        pairs = list(pairs)
+        remotes = [cstr(r, "remote_url") for r, _ in pairs]
+        locals_ = []
+        for _, local in pairs:
+            local = os.fspath(local)
+            locals_.append(cstr(os.path.abspath(local) if local else local, "local_path"))
+        n = len(pairs)
+        check(lib.bg_job_add_file_set(self._h(), n, (c_char_p * n)(*remotes), (c_char_p * n)(*locals_)))
 
     @property
     def file_count(self) -> int:

@@ -145,6 +145,7 @@ _u32_p = POINTER(c_uint32)
 SIGNATURES: Dict[str, Tuple[object, List[object]]] = {
     # job: files
     "bg_job_add_file": (bg_hresult, [bg_job, c_char_p, c_char_p]),
+    "bg_job_add_file_set": (bg_hresult, [bg_job, c_size_t, POINTER(c_char_p), POINTER(c_char_p)]),
     "bg_job_get_file_count": (bg_hresult, [bg_job, _u32_p]),
     "bg_job_get_file_progress": (bg_hresult, [bg_job, c_uint32, POINTER(BgFileProgress)]),
     "bg_job_get_file_remote_name": (bg_hresult, [bg_job, c_uint32, _char_buf, c_size_t, _size_p]),
