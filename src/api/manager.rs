@@ -30,6 +30,10 @@ pub(crate) const OPTION_BACKGROUND_RATE_LIMIT_BPS: i32 = 3;
 pub(crate) const OPTION_FOREGROUND_YIELD_PERCENT: i32 = 4;
 /// `BG_OPTION_TIME_SLICE_MS`.
 pub(crate) const OPTION_TIME_SLICE_MS: i32 = 5;
+/// `BG_OPTION_RATE_LIMIT_WINDOW_START_MIN`.
+pub(crate) const OPTION_RATE_LIMIT_WINDOW_START_MIN: i32 = 9;
+/// `BG_OPTION_RATE_LIMIT_WINDOW_END_MIN`.
+pub(crate) const OPTION_RATE_LIMIT_WINDOW_END_MIN: i32 = 10;
 /// `BG_OPTION_INACTIVITY_TIMEOUT_S`.
 pub(crate) const OPTION_INACTIVITY_TIMEOUT_S: i32 = 8;
 /// Default JobInactivityTimeout: 90 days (spec §2.6).
@@ -398,6 +402,8 @@ impl Manager {
             OPTION_BACKGROUND_RATE_LIMIT_BPS => o.background_rate_bps,
             OPTION_FOREGROUND_YIELD_PERCENT => o.foreground_yield_percent,
             OPTION_TIME_SLICE_MS => o.time_slice_ms,
+            OPTION_RATE_LIMIT_WINDOW_START_MIN => o.rate_window_start_min,
+            OPTION_RATE_LIMIT_WINDOW_END_MIN => o.rate_window_end_min,
             OPTION_INACTIVITY_TIMEOUT_S => self
                 .inactivity_timeout_s
                 .load(std::sync::atomic::Ordering::SeqCst),

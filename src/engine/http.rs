@@ -125,7 +125,7 @@ impl JobSink {
             job: self.job.id,
             foreground,
             job_rate,
-            background_rate: o.background_rate_bps,
+            background_rate: o.background_rate_now(),
             yield_percent: o.foreground_yield_percent,
         }
     }

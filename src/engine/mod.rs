@@ -38,6 +38,49 @@ pub struct Options {
     /// While a foreground job transfers, background jobs get this share (percent) of the cap,
     /// or of the foreground jobs' own rate when there is no cap.
     pub foreground_yield_percent: u64,
+    /// The background cap applies from this minute of the day (local time)...
+    pub rate_window_start_min: u64,
+    /// ...until this one (exclusive; past midnight when smaller). Equal: all day.
+    pub rate_window_end_min: u64,
+}
+
+impl Options {
+    /// The background cap in force now (0 = none): the cap inside its time window, none
+    /// outside it (like BITS' bandwidth-limit schedule).
+    pub fn background_rate_now(&self) -> u64 {
+        if in_window(
+            self.rate_window_start_min,
+            self.rate_window_end_min,
+            local_minute_of_day(),
+        ) {
+            self.background_rate_bps
+        } else {
+            0
+        }
+    }
+}
+
+/// Whether `minute` (of the day) lies in [start, end), wrapping past midnight; start == end
+/// means the whole day.
+pub fn in_window(start: u64, end: u64, minute: u64) -> bool {
+    match start.cmp(&end) {
+        std::cmp::Ordering::Equal => true,
+        std::cmp::Ordering::Less => (start..end).contains(&minute),
+        std::cmp::Ordering::Greater => minute >= start || minute < end,
+    }
+}
+
+/// The current minute of the day in local time.
+fn local_minute_of_day() -> u64 {
+    // SAFETY: time() and localtime_r() write only to the locals given.
+    unsafe {
+        let now = libc::time(std::ptr::null_mut());
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&now, &mut tm).is_null() {
+            return 0;
+        }
+        (tm.tm_hour as u64) * 60 + tm.tm_min as u64
+    }
 }
 
 impl Default for Options {
@@ -50,6 +93,8 @@ impl Default for Options {
             time_slice_ms: 60_000,
             background_rate_bps: 0,
             foreground_yield_percent: 10,
+            rate_window_start_min: 0,
+            rate_window_end_min: 0,
         }
     }
 }
@@ -384,4 +429,18 @@ fn plan_round(jobs: &[Arc<Job>], options: Options, now: Instant) -> Plan {
         }
     }
     plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_window;
+
+    #[test]
+    fn rate_windows() {
+        assert!(in_window(0, 0, 0) && in_window(0, 0, 1439));
+        assert!(in_window(540, 1020, 540) && in_window(540, 1020, 1019));
+        assert!(!in_window(540, 1020, 1020) && !in_window(540, 1020, 100));
+        assert!(in_window(1320, 360, 1400) && in_window(1320, 360, 10));
+        assert!(!in_window(1320, 360, 720));
+    }
 }

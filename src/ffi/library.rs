@@ -86,17 +86,31 @@ mod tests {
     /// Cargo.toml: bumping one without the other fails here.
     #[test]
     fn header_version_macros_match_cargo_toml() {
-        let header = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/bgcopy.h")).unwrap();
+        let header =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/bgcopy.h"))
+                .unwrap();
         let define = |name: &str| -> String {
             let line = header
                 .lines()
                 .find(|l| l.starts_with(&format!("#define {name} ")))
                 .unwrap_or_else(|| panic!("{name} missing from include/bgcopy.h"));
-            line[format!("#define {name} ").len()..].trim().trim_matches('"').to_string()
+            line[format!("#define {name} ").len()..]
+                .trim()
+                .trim_matches('"')
+                .to_string()
         };
-        assert_eq!(define("BGCOPY_VERSION_MAJOR"), env!("CARGO_PKG_VERSION_MAJOR"));
-        assert_eq!(define("BGCOPY_VERSION_MINOR"), env!("CARGO_PKG_VERSION_MINOR"));
-        assert_eq!(define("BGCOPY_VERSION_PATCH"), env!("CARGO_PKG_VERSION_PATCH"));
+        assert_eq!(
+            define("BGCOPY_VERSION_MAJOR"),
+            env!("CARGO_PKG_VERSION_MAJOR")
+        );
+        assert_eq!(
+            define("BGCOPY_VERSION_MINOR"),
+            env!("CARGO_PKG_VERSION_MINOR")
+        );
+        assert_eq!(
+            define("BGCOPY_VERSION_PATCH"),
+            env!("CARGO_PKG_VERSION_PATCH")
+        );
         assert_eq!(define("BGCOPY_VERSION_STRING"), env!("CARGO_PKG_VERSION"));
         let c = unsafe { std::ffi::CStr::from_ptr(super::bg_version()) };
         assert_eq!(c.to_str().unwrap(), env!("CARGO_PKG_VERSION"));

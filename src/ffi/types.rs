@@ -175,6 +175,14 @@ mod tests {
     #[test]
     fn c_constants_match_the_model() {
         assert_eq!(
+            super::BG_OPTION_RATE_LIMIT_WINDOW_START_MIN,
+            crate::api::manager::OPTION_RATE_LIMIT_WINDOW_START_MIN
+        );
+        assert_eq!(
+            super::BG_OPTION_RATE_LIMIT_WINDOW_END_MIN,
+            crate::api::manager::OPTION_RATE_LIMIT_WINDOW_END_MIN
+        );
+        assert_eq!(
             super::BG_OPTION_MAX_BACKGROUND_TRANSFERS,
             crate::api::manager::OPTION_MAX_BACKGROUND_TRANSFERS
         );
