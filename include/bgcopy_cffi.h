@@ -83,6 +83,20 @@
 #define BG_OPTION_TIME_SLICE_MS 5
 
 /**
+ * Manager option 9: the minute of the day (local time, 0..=1439) from which the background cap
+ * applies; with option 10 it makes a daily window (like BITS' bandwidth-limit schedule), past
+ * midnight when the end is smaller. Outside the window background transfers are not capped.
+ * Default 0 (with end 0: the cap applies all day).
+ */
+#define BG_OPTION_RATE_LIMIT_WINDOW_START_MIN 9
+
+/**
+ * Manager option 10: the minute of the day (local time, 0..=1439) at which the background cap
+ * stops applying (exclusive). Equal to the start: all day. Default 0.
+ */
+#define BG_OPTION_RATE_LIMIT_WINDOW_END_MIN 10
+
+/**
  * Manager option 6: a transfer that receives nothing for this many milliseconds (connecting
  * included) fails with a transient BG_E_TIMEOUT and is retried; default 300,000 (5 minutes,
  * BITS' response timeout), 10..=86,400,000.

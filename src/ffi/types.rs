@@ -140,6 +140,14 @@ pub const BG_OPTION_FOREGROUND_YIELD_PERCENT: i32 = 4;
 /// Manager option 5: length of the time slice in which background jobs of equal priority take
 /// turns at the slots (round robin); default 60,000 ms, 10..=86,400,000.
 pub const BG_OPTION_TIME_SLICE_MS: i32 = 5;
+/// Manager option 9: the minute of the day (local time, 0..=1439) from which the background cap
+/// applies; with option 10 it makes a daily window (like BITS' bandwidth-limit schedule), past
+/// midnight when the end is smaller. Outside the window background transfers are not capped.
+/// Default 0 (with end 0: the cap applies all day).
+pub const BG_OPTION_RATE_LIMIT_WINDOW_START_MIN: i32 = 9;
+/// Manager option 10: the minute of the day (local time, 0..=1439) at which the background cap
+/// stops applying (exclusive). Equal to the start: all day. Default 0.
+pub const BG_OPTION_RATE_LIMIT_WINDOW_END_MIN: i32 = 10;
 /// Manager option 6: a transfer that receives nothing for this many milliseconds (connecting
 /// included) fails with a transient BG_E_TIMEOUT and is retried; default 300,000 (5 minutes,
 /// BITS' response timeout), 10..=86,400,000.
