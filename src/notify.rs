@@ -8,11 +8,12 @@
 
 use crate::engine::Job;
 use crate::model::job::JobError;
+use crate::model::Guid;
 use once_cell::sync::Lazy;
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 /// `BG_NOTIFY_JOB_TRANSFERRED`.
@@ -83,7 +84,9 @@ pub fn on_dispatcher_thread() -> bool {
     ON_DISPATCHER.with(|c| c.get())
 }
 
-/// Queues an event (cheap; may be called with the job lock held).
+/// Queues an event (cheap; may be called with the job lock held). Events already queued are
+/// delivered even if the callbacks are replaced meanwhile (their `user_data_free` runs after
+/// them); only a JobModification held back by the coalescing is dropped then.
 pub fn post(listener: Arc<dyn Listener>, job: Arc<Job>, event: Event, interval: Duration) {
     let _ = DISPATCHER.tx.lock().send(Msg::Event {
         listener,
@@ -100,7 +103,7 @@ pub fn run_after_events(f: Box<dyn FnOnce() + Send>) {
 }
 
 struct Pending {
-    listener: Arc<dyn Listener>,
+    listener: Weak<dyn Listener>,
     job: Arc<Job>,
     due: Instant,
 }
@@ -108,8 +111,8 @@ struct Pending {
 fn run(rx: Receiver<Msg>) {
     ON_DISPATCHER.with(|c| c.set(true));
     // Per job: when its last modification event went out, and one held back until then.
-    let mut last_mod: HashMap<usize, Instant> = HashMap::new();
-    let mut pending: HashMap<usize, Pending> = HashMap::new();
+    let mut last_mod: HashMap<Guid, Instant> = HashMap::new();
+    let mut pending: HashMap<Guid, Pending> = HashMap::new();
     loop {
         let next_due = pending.values().map(|p| p.due).min();
         let msg = match next_due {
@@ -124,7 +127,7 @@ fn run(rx: Receiver<Msg>) {
             },
         };
         let now = Instant::now();
-        let due: Vec<usize> = pending
+        let due: Vec<Guid> = pending
             .iter()
             .filter(|(_, p)| p.due <= now)
             .map(|(k, _)| *k)
@@ -146,13 +149,14 @@ fn run(rx: Receiver<Msg>) {
                 event,
                 interval,
             }) => {
-                let key = Arc::as_ptr(&job) as usize;
+                let key = job.id;
                 if event == Event::Modification {
                     let earliest = last_mod.get(&key).map(|t| *t + interval);
                     match earliest {
                         Some(t) if t > now => {
+                            // Held back weakly: replacing the callbacks drops it.
                             pending.entry(key).or_insert(Pending {
-                                listener,
+                                listener: Arc::downgrade(&listener),
                                 job,
                                 due: t,
                             });
@@ -160,7 +164,7 @@ fn run(rx: Receiver<Msg>) {
                         _ => {
                             pending.remove(&key);
                             last_mod.insert(key, now);
-                            deliver(&listener, &job, &event);
+                            deliver(&Arc::downgrade(&listener), &job, &event);
                         }
                     }
                 } else {
@@ -170,7 +174,7 @@ fn run(rx: Receiver<Msg>) {
                         last_mod.insert(key, now);
                         deliver(&p.listener, &p.job, &Event::Modification);
                     }
-                    deliver(&listener, &job, &event);
+                    deliver(&Arc::downgrade(&listener), &job, &event);
                 }
             }
         }
@@ -181,9 +185,30 @@ fn run(rx: Receiver<Msg>) {
     }
 }
 
-fn deliver(listener: &Arc<dyn Listener>, job: &Arc<Job>, event: &Event) {
+fn deliver(listener: &Weak<dyn Listener>, job: &Arc<Job>, event: &Event) {
+    // Callbacks removed or replaced meanwhile get nothing more.
+    let Some(listener) = listener.upgrade() else {
+        return;
+    };
     // A panicking (or, from C, unwinding) callback must not take the dispatcher down.
     let _ = crate::ffi::boundary::guard(|| listener.deliver(job, event));
+    // The last reference may go here: its finaliser then runs after the queued events.
+    drop(listener);
+}
+
+/// Whether the command line runs for entering `state` under notify `flags` (spec §3.3, §3.9):
+/// TRANSFERRED needs `BG_NOTIFY_JOB_TRANSFERRED`, ERROR needs `BG_NOTIFY_JOB_ERROR`, and
+/// `BG_NOTIFY_DISABLE` stops both; the modification and file flags do not matter.
+pub fn command_wanted(flags: u32, state: crate::model::JobState) -> bool {
+    use crate::model::JobState;
+    if flags & FLAG_DISABLE != 0 {
+        return false;
+    }
+    match state {
+        JobState::Transferred => flags & FLAG_TRANSFERRED != 0,
+        JobState::Error => flags & FLAG_ERROR != 0,
+        _ => false,
+    }
 }
 
 /// A command line to run (spec §3.3): an absolute program and its arguments, passed as an argv

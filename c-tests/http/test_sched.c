@@ -567,6 +567,56 @@ static void test_job_cap(void)
     CHECK_OK(bg_manager_close(m));
 }
 
+static void test_cap_window(void)
+{
+    section("cap_window: the background cap applies inside its daily window only");
+    time_t now = time(NULL);
+    struct tm tm;
+    REQUIRE(localtime_r(&now, &tm) != NULL);
+    uint64_t minute = (uint64_t)(tm.tm_hour * 60 + tm.tm_min);
+    bg_manager m = fast_manager();
+    REQUIRE_OK(bg_manager_set_option(m, BG_OPTION_MAX_BACKGROUND_TRANSFERS, 2));
+    REQUIRE_OK(bg_manager_set_option(m, BG_OPTION_BACKGROUND_RATE_LIMIT_BPS, 50000));
+    /* A window far from now (it starts in 3 hours, lasts one): the cap does not apply, so a
+     * 2 MiB file that would need ~42 s at the cap finishes well within the bound. */
+    REQUIRE_OK(bg_manager_set_option(m, BG_OPTION_RATE_LIMIT_WINDOW_START_MIN, (minute + 180) % 1440));
+    REQUIRE_OK(bg_manager_set_option(m, BG_OPTION_RATE_LIMIT_WINDOW_END_MIN, (minute + 240) % 1440));
+    uint64_t v = 0;
+    CHECK_OK(bg_manager_get_option(m, BG_OPTION_RATE_LIMIT_WINDOW_START_MIN, &v));
+    CHECK_EQ_U64(v, (minute + 180) % 1440);
+    CHECK_HR(E_INVALIDARG, bg_manager_set_option(m, BG_OPTION_RATE_LIMIT_WINDOW_END_MIN, 1440));
+    src so = {.size_text = "2m", .size = 2 * MIB, .seed = 701, .trickle = 0};
+    bg_job out = make_job(m, "window-out", &so, BG_JOB_PRIORITY_NORMAL);
+    REQUIRE_OK(bg_job_resume(out));
+    CHECK_EQ_INT(wait_final(out, 20000), BG_JOB_STATE_TRANSFERRED);
+    complete_and_verify(out, &so, "window-out");
+    /* A window around now: the cap applies; an uncapped foreground job of the same size
+     * finishes while the background one still transfers. */
+    REQUIRE_OK(bg_manager_set_option(m, BG_OPTION_RATE_LIMIT_WINDOW_START_MIN, (minute + 1439) % 1440));
+    REQUIRE_OK(bg_manager_set_option(m, BG_OPTION_RATE_LIMIT_WINDOW_END_MIN, (minute + 120) % 1440));
+    src si = {.size_text = "2m", .size = 2 * MIB, .seed = 702, .trickle = 0};
+    src sf = {.size_text = "2m", .size = 2 * MIB, .seed = 703, .trickle = 0};
+    bg_job in = make_job(m, "window-in", &si, BG_JOB_PRIORITY_NORMAL);
+    bg_job fg = make_job(m, "window-fg", &sf, BG_JOB_PRIORITY_FOREGROUND);
+    REQUIRE_OK(bg_job_resume(in));
+    REQUIRE(wait_transferring(in, 1, 30000));
+    REQUIRE_OK(bg_job_resume(fg));
+    CHECK_EQ_INT(wait_final(fg, 60000), BG_JOB_STATE_TRANSFERRED);
+    bg_job_state st = job_state(in);
+    CHECK_MSG(st == BG_JOB_STATE_TRANSFERRING && job_bytes(in) < si.size, "capped job %s",
+              state_name(st));
+    /* Moving the window away from now lifts the cap from the running job. */
+    REQUIRE_OK(bg_manager_set_option(m, BG_OPTION_RATE_LIMIT_WINDOW_END_MIN, (minute + 240) % 1440));
+    REQUIRE_OK(bg_manager_set_option(m, BG_OPTION_RATE_LIMIT_WINDOW_START_MIN, (minute + 180) % 1440));
+    CHECK(wait_state(in, BG_JOB_STATE_TRANSFERRED, 30000));
+    complete_and_verify(fg, &sf, "window-fg");
+    complete_and_verify(in, &si, "window-in");
+    CHECK_OK(bg_job_release(out));
+    CHECK_OK(bg_job_release(in));
+    CHECK_OK(bg_job_release(fg));
+    CHECK_OK(bg_manager_close(m));
+}
+
 /* ---- persistence ------------------------------------------------------------------------- */
 
 static void test_persist(void)
@@ -653,6 +703,7 @@ int main(int argc, char **argv)
         {"priority_change", test_priority_change},
         {"stall", test_stall},
         {"job_cap", test_job_cap},
+        {"cap_window", test_cap_window},
         {"persist", test_persist},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -74,6 +74,7 @@ impl JobRef {
                 state::check(method, self.job.job_type, rt.rec.state)?;
                 let out = f(&mut rt)?;
                 rt.rec.modification_time = now_ms();
+                rt.changes += 1;
                 out
             }
             Some(p) => {
@@ -90,6 +91,7 @@ impl JobRef {
                     let before = rt.rec.clone();
                     let out = f(&mut rt)?;
                     rt.rec.modification_time = now_ms();
+                    rt.changes += 1;
                     let rev = rt.rev + 1;
                     let mut written = std::mem::take(&mut rt.written);
                     if let Err(e) = tx.save(&rt.rec, rev, &mut written) {
@@ -587,7 +589,7 @@ impl JobRef {
             let done: Vec<bool> = rt.rec.files.iter().map(|f| f.transferred).collect();
             rt.announced_files = done;
             rt.announced_files.resize(n, false);
-            rt.announced_modification = rt.rec.modification_time;
+            rt.announced_changes = rt.changes;
             std::mem::replace(&mut rt.listener, listener)
         };
         drop(old);
@@ -610,13 +612,17 @@ impl JobRef {
             rt.rec.notify_cmd_done = None;
             let state = rt.rec.state;
             let taken = rt.listener.as_ref().is_some_and(|l| match state {
-                JobState::Transferred => l.takes_transferred(),
-                JobState::Error => l.takes_error(),
+                JobState::Transferred => {
+                    l.takes_transferred()
+                        && rt.rec.notify_flags & crate::notify::FLAG_TRANSFERRED != 0
+                }
+                JobState::Error => {
+                    l.takes_error() && rt.rec.notify_flags & crate::notify::FLAG_ERROR != 0
+                }
                 _ => false,
             });
-            Ok(cmd
-                .filter(|_| matches!(state, JobState::Transferred | JobState::Error) && !taken)
-                .map(|c| (c, state)))
+            let wanted = crate::notify::command_wanted(rt.rec.notify_flags, state);
+            Ok(cmd.filter(|_| wanted && !taken).map(|c| (c, state)))
         })?;
         if let Some((cmd, state)) = run {
             self.job.run_command(cmd, state);

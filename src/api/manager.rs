@@ -453,6 +453,17 @@ impl Manager {
             OPTION_TIME_SLICE_MS => {
                 o.time_slice_ms = in_range(10, 86_400_000, "time slice must be 10 ms..=1 day")?
             }
+            OPTION_RATE_LIMIT_WINDOW_START_MIN => {
+                o.rate_window_start_min = in_range(
+                    0,
+                    1439,
+                    "window start must be a minute of the day, 0..=1439",
+                )?
+            }
+            OPTION_RATE_LIMIT_WINDOW_END_MIN => {
+                o.rate_window_end_min =
+                    in_range(0, 1439, "window end must be a minute of the day, 0..=1439")?
+            }
             OPTION_INACTIVITY_TIMEOUT_S => {
                 let v = in_range(
                     1,

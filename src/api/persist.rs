@@ -124,7 +124,9 @@ impl Persist {
     fn run(&self, manager: Weak<Manager>, rx: Receiver<Arc<Job>>) {
         let mut pending: HashMap<Guid, Arc<Job>> = HashMap::new();
         let mut last_progress: HashMap<Guid, Instant> = HashMap::new();
-        let mut data_version = self.store.data_version().unwrap_or(0);
+        // Unknown at first: the first poll reads every job again, so a change another process
+        // committed between our load and this thread's start is not missed.
+        let mut data_version = i64::MIN;
         let mut next_poll = Instant::now() + POLL;
         let mut next_sweep = Instant::now() + Duration::from_secs(60);
         loop {
@@ -167,7 +169,7 @@ impl Persist {
                         let pending = {
                             let rt = job.lock();
                             let state = rt.rec.state;
-                            matches!(state, JobState::Transferred | JobState::Error)
+                            crate::notify::command_wanted(rt.rec.notify_flags, state)
                                 .then(|| {
                                     rt.rec
                                         .notify_cmd

@@ -77,8 +77,11 @@ pub struct Runtime {
     pub entered: Vec<JobState>,
     /// Files whose FILE_TRANSFERRED event went out.
     pub announced_files: Vec<bool>,
-    /// The modification time the last JobModification event reported.
-    pub announced_modification: i64,
+    /// Bumped by every change of the job (state, files, bytes, properties), for
+    /// JobModification events (a modification time in ms cannot tell two changes apart).
+    pub changes: u64,
+    /// The `changes` the last JobModification event reported.
+    pub announced_changes: u64,
     /// The notify command line is running.
     pub cmd_running: bool,
     /// When the current run started (its time slice counts from here).
@@ -94,6 +97,7 @@ impl Runtime {
         if state != self.rec.state {
             self.entered.push(state);
         }
+        self.changes += 1;
         self.rec.set_state(state, now_ms);
         if !matches!(state, JobState::Transferred | JobState::Error) {
             self.rec.notify_cmd_done = None;
@@ -157,7 +161,8 @@ impl Job {
                 listener: None,
                 entered: Vec::new(),
                 announced_files: Vec::new(),
-                announced_modification: 0,
+                changes: 0,
+                announced_changes: 0,
                 cmd_running: false,
                 run_started: None,
                 last_ran: None,
@@ -205,6 +210,7 @@ impl Job {
                 .filter(|_| flags & notify::FLAG_DISABLE == 0);
             let mut state_event = false;
             let mut command = None;
+            let mut touch = false;
             for state in &entered {
                 let event = match state {
                     JobState::Transferred => {
@@ -232,7 +238,15 @@ impl Job {
                                 l.takes_error()
                             }
                     });
-                    if !taken && flags & notify::FLAG_DISABLE == 0 {
+                    if taken {
+                        // A callback took the event: the command line must not run for it,
+                        // not even in the process that takes the lease after a restart.
+                        if rt.rec.notify_cmd.is_some() && rt.rec.notify_cmd_done != Some(*state) {
+                            rt.rec.notify_cmd_done = Some(*state);
+                            rt.mark_dirty();
+                            touch = true;
+                        }
+                    } else if notify::command_wanted(flags, *state) {
                         command = rt.rec.notify_cmd.clone().map(|c| (c, *state));
                     }
                 }
@@ -261,8 +275,8 @@ impl Job {
                     rt.announced_files[i] = false;
                 }
             }
-            if rt.rec.modification_time != rt.announced_modification {
-                rt.announced_modification = rt.rec.modification_time;
+            if rt.changes != rt.announced_changes {
+                rt.announced_changes = rt.changes;
                 // Not for the transitions to TRANSFERRED or ERROR (spec §3.9).
                 if !state_event
                     || entered
@@ -277,8 +291,14 @@ impl Job {
                     }
                 }
             }
-            command
+            (command, touch)
         };
+        let (command, touch) = command;
+        if touch {
+            if let Some(engine) = self.engine.get().and_then(Weak::upgrade) {
+                engine.touch(self);
+            }
+        }
         if let Some((cmd, state)) = command {
             self.run_command(cmd, state);
         }

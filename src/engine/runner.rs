@@ -167,6 +167,7 @@ pub(super) fn finished(
                     }
                     rt.restarts = 0;
                     rt.rec.modification_time = now_ms();
+                    rt.changes += 1;
                     true
                 }
                 FileOutcome::Restart => {
@@ -290,6 +291,7 @@ pub(super) fn progress(
     rt.no_progress_since = None;
     let first = !rt.progress_dirty;
     rt.progress_dirty = true;
+    rt.changes += 1;
     rt.rec.active_ms = rt.rec.active_ms.saturating_add(active.as_millis() as u64);
     let limit_s = rt.rec.max_download_time_s;
     if limit_s != 0 && rt.rec.active_ms > u64::from(limit_s) * 1000 {
