@@ -218,7 +218,9 @@ impl Manager {
             manager.engine.shutdown();
             return Err(Error::io("starting the sync thread", e));
         }
-        // The lease is taken by the sync thread (now, or when its holder goes).
+        // Take the lease now if it is free (so transfers start at once); otherwise the sync
+        // thread takes it when its holder goes.
+        persist.take_lease(&manager);
         Ok(manager)
     }
 

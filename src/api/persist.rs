@@ -39,6 +39,7 @@ pub struct Persist {
     pub store: Store,
     dir: PathBuf,
     lease: Mutex<Option<File>>,
+    taking: Mutex<()>,
     touched: Mutex<Sender<Arc<Job>>>,
     rx: Mutex<Option<Receiver<Arc<Job>>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -54,6 +55,7 @@ impl Persist {
             store,
             dir: dir.to_path_buf(),
             lease: Mutex::new(None),
+            taking: Mutex::new(()),
             touched: Mutex::new(tx),
             rx: Mutex::new(Some(rx)),
             thread: Mutex::new(None),
@@ -158,31 +160,8 @@ impl Persist {
                         self.pull(&manager);
                     }
                 }
-                if !manager.engine().has_lease() && self.try_lease() {
-                    self.pull(&manager);
-                    self.recover(&manager);
-                    manager.cancel_inactive();
-                    manager.engine().set_lease(true);
-                    // Command lines that never succeeded for the state their job is in run
-                    // now, in the new lease holder (spec §3.3: even after the creator exited).
-                    for job in manager.engine().jobs() {
-                        let pending = {
-                            let rt = job.lock();
-                            let state = rt.rec.state;
-                            crate::notify::command_wanted(rt.rec.notify_flags, state)
-                                .then(|| {
-                                    rt.rec
-                                        .notify_cmd
-                                        .clone()
-                                        .filter(|_| rt.rec.notify_cmd_done != Some(state))
-                                        .map(|c| (c, state))
-                                })
-                                .flatten()
-                        };
-                        if let Some((cmd, state)) = pending {
-                            job.run_command(cmd, state);
-                        }
-                    }
+                if !manager.engine().has_lease() {
+                    self.take_lease(&manager);
                 }
             }
             if Instant::now() >= next_sweep && self.has_lease() {
@@ -190,6 +169,46 @@ impl Persist {
                 manager.cancel_inactive();
             }
         }
+    }
+
+    /// Takes the engine lease if it is free, and then makes this engine the one that
+    /// transfers: reads every job again, recovers what a previous engine left half done,
+    /// cancels inactive jobs, starts transferring, and runs pending command lines. Returns
+    /// whether this process holds the lease now.
+    pub fn take_lease(&self, manager: &Arc<Manager>) -> bool {
+        // One taker at a time (the opening thread and the sync thread may both try).
+        let _taking = self.taking.lock();
+        if manager.engine().has_lease() {
+            return true;
+        }
+        if !self.try_lease() {
+            return false;
+        }
+        self.pull(manager);
+        self.recover(manager);
+        manager.cancel_inactive();
+        manager.engine().set_lease(true);
+        // Command lines that never succeeded for the state their job is in run now, in the
+        // new lease holder (spec §3.3: even after the creator exited).
+        for job in manager.engine().jobs() {
+            let pending = {
+                let rt = job.lock();
+                let state = rt.rec.state;
+                crate::notify::command_wanted(rt.rec.notify_flags, state)
+                    .then(|| {
+                        rt.rec
+                            .notify_cmd
+                            .clone()
+                            .filter(|_| rt.rec.notify_cmd_done != Some(state))
+                            .map(|c| (c, state))
+                    })
+                    .flatten()
+            };
+            if let Some((cmd, state)) = pending {
+                job.run_command(cmd, state);
+            }
+        }
+        true
     }
 
     /// Writes the pending jobs' engine-side changes in one transaction (one fsync for all):
@@ -284,7 +303,7 @@ impl Persist {
         match result {
             Ok(()) => {
                 let now = Instant::now();
-                for job in &progress {
+                for job in full.iter().chain(progress.iter()) {
                     last_progress.insert(job.id, now);
                 }
                 for job in full.iter().chain(progress.iter()) {
