@@ -1,7 +1,8 @@
 /*
  * persist_helpers.h — shared helpers of the persistence tests (test_persist.c,
  * test_multiprocess.c, test_chaos.c). Header-only, every function static and marked unused, on
- * top of harness.h.
+ * top of harness.h and job_helpers.h (its part 1 only: wall_ms(), guid_eq(), enum_contains(),
+ * state_name(), job_state(), poll_state(), poll_gone(), count_temps(dir, verbose), ...).
  *
  * Contents:
  *   section(name)                       names the running part; a SIGALRM watchdog names it on a hang
@@ -9,7 +10,6 @@
  *                                       (BGCOPY_TESTSERVER_PORT_FILE) and its /__stats?path= counters
  *   content_fill(), content_file_ok()   the server's content formula (testserver/README.md)
  *   guid_text(), guid_parse()           GUID <-> text
- *   count_temps(dir)                    .bgcopy-*.tmp files in a directory
  *   db_snapshot()                       a whole file's bytes, to prove it was not changed
  *   child processes                     spawn_child() starts this very executable again
  *                                       (fork + exec of /proc/self/exe, never a bare fork: the
@@ -29,6 +29,11 @@
 #define BGCOPY_C_TESTS_PERSIST_HELPERS_H
 
 #include "harness.h"
+
+/* Part 1 of job_helpers.h only: the watchdog, MIB and WAIT_MS of the persistence tests are
+ * their own. */
+#define JOB_HELPERS_BASIC_ONLY
+#include "job_helpers.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -69,14 +74,6 @@ static HARNESS_UNUSED void section(const char *name)
     printf("== %s\n", name);
     fflush(stdout);
     alarm(g_watchdog_s);
-}
-
-/* Milliseconds since the Unix epoch (the clock of bg_job_times). */
-static HARNESS_UNUSED int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ---- the fixture's test server ---------------------------------------------------------- */
@@ -307,31 +304,7 @@ static HARNESS_UNUSED int guid_parse(const char *text, bg_guid *out)
     return bg_guid_from_string(text, out) == S_OK;
 }
 
-static HARNESS_UNUSED int guid_eq(const bg_guid *a, const bg_guid *b)
-{
-    return memcmp(a->bytes, b->bytes, 16) == 0;
-}
-
 /* ---- files ------------------------------------------------------------------------------- */
-
-/* Number of bgcopy temp files (.bgcopy-*.tmp) in dir (their names on stderr when verbose), or -1. */
-static HARNESS_UNUSED int count_temps(const char *dir, int verbose)
-{
-    DIR *d = opendir(dir);
-    if (d == NULL) return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        size_t len = strlen(e->d_name);
-        if (strncmp(e->d_name, ".bgcopy-", 8) == 0 && len > 12 &&
-            strcmp(e->d_name + len - 4, ".tmp") == 0) {
-            n++;
-            if (verbose) fprintf(stderr, "    temp file left: %s/%s\n", dir, e->d_name);
-        }
-    }
-    closedir(d);
-    return n;
-}
 
 /* The bytes of a file (malloc'd) and its length; NULL if it cannot be read. */
 static HARNESS_UNUSED char *db_snapshot(const char *path, size_t *len)
@@ -585,21 +558,6 @@ static HARNESS_UNUSED void child_kill(child *c)
 }
 
 /* ---- the generic child -------------------------------------------------------------------- */
-
-static HARNESS_UNUSED const char *state_name(bg_job_state s)
-{
-    static const char *names[] = {"QUEUED",    "CONNECTING",      "TRANSFERRING",
-                                  "SUSPENDED", "ERROR",           "TRANSIENT_ERROR",
-                                  "TRANSFERRED", "ACKNOWLEDGED", "CANCELLED"};
-    return s >= 0 && s <= 8 ? names[s] : "?";
-}
-
-static HARNESS_UNUSED bg_job_state job_state(bg_job job)
-{
-    bg_job_state s = -1;
-    if (bg_job_get_state(job, &s) != S_OK) return -1;
-    return s;
-}
 
 static HARNESS_UNUSED void child_reply(const char *fmt, ...)
 {

@@ -16,6 +16,10 @@
  */
 #include "harness.h"
 
+/* Part 1 of job_helpers.h only (repeat(), job_state()). */
+#define JOB_HELPERS_BASIC_ONLY
+#include "job_helpers.h"
+
 #include <stdatomic.h>
 
 /* ---- the sentinel area: every out-param of a bad call points into it ---------------------- */
@@ -215,16 +219,6 @@ static void bad_check_(int line, const char *call, int32_t expected, int32_t got
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
-static char *repeat(const char *unit, size_t count)
-{
-    size_t n = strlen(unit);
-    char *s = (char *)malloc(n * count + 1);
-    if (s == NULL) abort();
-    for (size_t i = 0; i < count; i++) memcpy(s + i * n, unit, n);
-    s[n * count] = '\0';
-    return s;
-}
-
 /* A path of exactly `len` bytes under g.dir whose directories exist (created here). */
 static char *path_of_length(size_t len)
 {
@@ -257,12 +251,6 @@ static char *http_url_of_length(size_t len)
     for (size_t n = 9; n < len; n++) u[n] = ((n - 9) % 101 == 100) ? '/' : 'a';
     u[len] = '\0';
     return u;
-}
-
-static int32_t job_state(bg_job job)
-{
-    bg_job_state s = -1;
-    return bg_job_get_state(job, &s) == S_OK ? s : -1;
 }
 
 /* ---- handles: every function × every kind of bad handle ------------------------------------ */

@@ -6,252 +6,12 @@
  * atomically; a symlink planted at the destination replaced, not followed; Complete in the
  * final states refused.
  */
-#include "harness.h"
+#include "job_helpers.h"
 
 #include <dirent.h>
-#include <pthread.h>
 #include <signal.h>
 
-#define MIB ((uint64_t)1024 * 1024)
-#define WAIT_MS 10000u
-
 /* ---- helpers ------------------------------------------------------------------------------ */
-
-static const char *volatile g_section = "start";
-
-static HARNESS_UNUSED void on_alarm(int sig)
-{
-    (void)sig;
-    char msg[512];
-    int n = snprintf(msg, sizeof msg,
-                     "\nwatchdog: the test is stuck (a call never returned) in section: %s\n"
-                     "%d passed, %d failed (+1: the hang)\n",
-                     g_section, harness_passed_, harness_failed_);
-    if (n > 0 && write(2, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1) < 0) {
-    }
-    _exit(3);
-}
-
-/* Names the part of the test that runs now (printed; named again by the watchdog). */
-static HARNESS_UNUSED void section(const char *name)
-{
-    g_section = name;
-    printf("== %s\n", name);
-    fflush(stdout);
-    alarm(90);
-}
-
-/* Waits (bg_job_wait) until the job settles and checks the state it settled in. */
-#define WAIT_STATE(job, expected)                                                     \
-    do {                                                                              \
-        bg_job_state st_ = -1;                                                        \
-        CHECK_OK(bg_job_wait((job), WAIT_MS, &st_));                                  \
-        CHECK_EQ_INT(st_, (expected));                                                \
-    } while (0)
-
-#define CHECK_STATE(job, expected)                                                    \
-    do {                                                                              \
-        bg_job_state st_ = -1;                                                        \
-        CHECK_OK(bg_job_get_state((job), &st_));                                      \
-        CHECK_EQ_INT(st_, (expected));                                                \
-    } while (0)
-
-/* Polls (1 ms steps, at most WAIT_MS) until file `index` reports exactly `want` bytes. */
-static HARNESS_UNUSED int wait_file_bytes(bg_job job, uint32_t index, uint64_t want)
-{
-    uint64_t deadline = now_ms() + WAIT_MS;
-    for (;;) {
-        bg_file_progress fp;
-        if (bg_job_get_file_progress(job, index, &fp) == S_OK && fp.bytes_transferred == want)
-            return 1;
-        if (now_ms() > deadline) return 0;
-        sleep_ms(1);
-    }
-}
-
-/* Number of bgcopy temp files (.bgcopy-*.tmp) in dir, or -1. */
-static HARNESS_UNUSED int count_temps(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d == NULL) return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        size_t len = strlen(e->d_name);
-        if (len >= 12 && strncmp(e->d_name, ".bgcopy-", 8) == 0 &&
-            strcmp(e->d_name + len - 4, ".tmp") == 0)
-            n++;
-    }
-    closedir(d);
-    return n;
-}
-
-static HARNESS_UNUSED int guid_eq(const bg_guid *a, const bg_guid *b)
-{
-    return memcmp(a->bytes, b->bytes, sizeof a->bytes) == 0;
-}
-
-/* Wall-clock milliseconds (what the library stamps job times with). */
-static HARNESS_UNUSED int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Spins until the wall clock has moved past `ms` (so two jobs get different creation times). */
-static HARNESS_UNUSED void next_wall_ms(int64_t ms)
-{
-    while (wall_ms() <= ms) {
-    }
-}
-
-/* Calls that must return but may hang in a buggy library run on a helper thread, so that a
- * hang is reported as a failed check instead of stalling the whole test.
- *
- * call_under_hold(fn, job): a life-cycle call made while bg_test_hold holds the transfer (the
- * hold documents that Suspend, Cancel and Complete stop the transfer). If it has not returned
- * after WAIT_MS, the hang is reported and the hold released so that the call can finish.
- *
- * call_bounded(fn, job, &hung): any call; if it has not returned after WAIT_MS, the hang is
- * reported, *hung set, and E_UNEXPECTED returned (the thread is left behind). */
-struct timed_call_ {
-    bg_hresult (*fn)(bg_job);
-    bg_job job;
-    bg_hresult hr;
-    int done;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-};
-
-static void *timed_call_thread_(void *arg)
-{
-    struct timed_call_ *c = (struct timed_call_ *)arg;
-    bg_hresult hr = c->fn(c->job);
-    pthread_mutex_lock(&c->mu);
-    c->hr = hr;
-    c->done = 1;
-    pthread_cond_signal(&c->cv);
-    pthread_mutex_unlock(&c->mu);
-    return NULL;
-}
-
-/* Waits up to WAIT_MS for the call to finish; 1 if it did. */
-static int timed_call_wait_(struct timed_call_ *c)
-{
-    struct timespec dl;
-    clock_gettime(CLOCK_REALTIME, &dl);
-    dl.tv_sec += WAIT_MS / 1000;
-    pthread_mutex_lock(&c->mu);
-    while (!c->done) {
-        if (pthread_cond_timedwait(&c->cv, &c->mu, &dl) == ETIMEDOUT) break;
-    }
-    int done = c->done;
-    pthread_mutex_unlock(&c->mu);
-    return done;
-}
-
-static HARNESS_UNUSED bg_hresult timed_call_(bg_hresult (*fn)(bg_job), bg_job job,
-                                             int release_hold, int *hung, const char *what,
-                                             const char *file, int line)
-{
-    /* Heap-allocated: a call that never returns keeps using it. */
-    struct timed_call_ *c = (struct timed_call_ *)calloc(1, sizeof *c);
-    if (hung) *hung = 0;
-    if (c == NULL) {
-        harness_fail_(file, line, "out of memory");
-        return E_OUTOFMEMORY;
-    }
-    c->fn = fn;
-    c->job = job;
-    pthread_mutex_init(&c->mu, NULL);
-    pthread_cond_init(&c->cv, NULL);
-    pthread_t th;
-    if (pthread_create(&th, NULL, timed_call_thread_, c) != 0) {
-        harness_fail_(file, line, "pthread_create failed");
-        free(c);
-        return E_FAIL;
-    }
-    int done = timed_call_wait_(c);
-    if (done) {
-        harness_passed_++;
-    } else if (release_hold) {
-        harness_fail_(file, line,
-                      "%s did not return within %u ms while bg_test_hold held the transfer "
-                      "(it should stop the held transfer); releasing the hold to go on",
-                      what, WAIT_MS);
-        bg_test_release_hold(job);
-        done = timed_call_wait_(c);
-        if (!done) harness_fail_(file, line, "%s still hangs after the hold was released", what);
-    } else {
-        harness_fail_(file, line, "%s did not return within %u ms (hang)", what, WAIT_MS);
-    }
-    if (!done) {
-        pthread_detach(th);
-        if (hung) *hung = 1;
-        return E_UNEXPECTED;
-    }
-    pthread_join(th, NULL);
-    bg_hresult hr = c->hr;
-    pthread_mutex_destroy(&c->mu);
-    pthread_cond_destroy(&c->cv);
-    free(c);
-    return hr;
-}
-
-#define call_under_hold(fn, job) timed_call_((fn), (job), 1, NULL, #fn, __FILE__, __LINE__)
-#define call_bounded(fn, job, hung) timed_call_((fn), (job), 0, (hung), #fn, __FILE__, __LINE__)
-
-static char g_root[1024];
-
-/* Makes <root>/<name> as a fresh directory; returns buf. */
-static HARNESS_UNUSED char *subdir(char *buf, size_t cap, const char *name)
-{
-    REQUIRE(path_join(buf, cap, g_root, name) != NULL);
-    REQUIRE(mkdir(buf, 0700) == 0);
-    return buf;
-}
-
-/* ---- setup helpers -------------------------------------------------------------------- */
-
-#define MAXF 8
-struct fixture {
-    char dir[1200];
-    char src[MAXF][1300];
-    char dst[MAXF][1300];
-    uint64_t size[MAXF];
-    uint64_t seed[MAXF];
-    int nfiles;
-    bg_job job;
-};
-
-/* A fresh directory <root>/<name>, n source files of the given sizes (pattern seeds
- * base+i), and a SUSPENDED job in manager m holding them (file:// URLs). */
-static void fixture_make(struct fixture *fx, bg_manager m, const char *name, int n,
-                         const uint64_t *sizes, uint64_t base_seed)
-{
-    memset(fx, 0, sizeof *fx);
-    subdir(fx->dir, sizeof fx->dir, name);
-    fx->nfiles = n;
-    REQUIRE_OK(bg_manager_create_job(m, name, BG_JOB_TYPE_DOWNLOAD, NULL, &fx->job));
-    for (int i = 0; i < n; i++) {
-        char leaf[64], url[1400];
-        snprintf(leaf, sizeof leaf, "src%d.bin", i);
-        REQUIRE(path_join(fx->src[i], sizeof fx->src[i], fx->dir, leaf) != NULL);
-        snprintf(leaf, sizeof leaf, "dst%d.bin", i);
-        REQUIRE(path_join(fx->dst[i], sizeof fx->dst[i], fx->dir, leaf) != NULL);
-        fx->size[i] = sizes[i];
-        fx->seed[i] = base_seed + (uint64_t)i;
-        REQUIRE(make_pattern_file(fx->src[i], fx->size[i], fx->seed[i]) == 0);
-        REQUIRE(file_url(url, sizeof url, fx->src[i]) != NULL);
-        REQUIRE_OK(bg_job_add_file(fx->job, url, fx->dst[i]));
-    }
-}
-
-static int dst_ok(const struct fixture *fx, int i)
-{
-    return check_pattern_file(fx->dst[i], fx->size[i], fx->seed[i]);
-}
 
 static int file_completed(bg_job job, uint32_t i)
 {
@@ -277,7 +37,7 @@ static void test_all_done(bg_manager m)
         CHECK_MSG(dst_ok(&fx, i), "file %d differs", i);
         CHECK_EQ_INT(file_completed(fx.job, (uint32_t)i), 1);
     }
-    CHECK_EQ_INT(count_temps(fx.dir), 0);
+    CHECK_EQ_INT(count_temps(fx.dir, 0), 0);
     bg_guid id;
     bg_job h = 0;
     CHECK_OK(bg_job_get_id(fx.job, &id));
@@ -328,7 +88,7 @@ static void test_partial_mid_transfer(bg_manager m)
         CHECK_EQ_INT(file_completed(fx.job, (uint32_t)i), 0);
     }
     CHECK(!file_exists(temp2));
-    CHECK_EQ_INT(count_temps(fx.dir), 0);
+    CHECK_EQ_INT(count_temps(fx.dir, 0), 0);
     CHECK_STATE(fx.job, BG_JOB_STATE_ACKNOWLEDGED);
     /* Sources untouched. */
     for (int i = 0; i < 5; i++)
@@ -351,7 +111,7 @@ static void test_nothing_transferred(bg_manager m)
         CHECK(!file_exists(fx.dst[i]));
         CHECK_EQ_INT(file_completed(fx.job, (uint32_t)i), 0);
     }
-    CHECK_EQ_INT(count_temps(fx.dir), 0);
+    CHECK_EQ_INT(count_temps(fx.dir, 0), 0);
     CHECK_OK(bg_job_release(fx.job));
 
     section("complete a job with no files -> S_OK");
@@ -438,7 +198,7 @@ static void test_rename_failure(bg_manager m)
         CHECK_EQ_INT(file_completed(fx.job, (uint32_t)i), 1);
     }
     CHECK(!file_exists(temp1));
-    CHECK_EQ_INT(count_temps(fx.dir), 0);
+    CHECK_EQ_INT(count_temps(fx.dir, 0), 0);
     CHECK_HR(BG_E_NOT_FOUND, bg_manager_get_job(m, &id, &h));
     CHECK_OK(bg_job_release(fx.job));
 }
@@ -482,7 +242,7 @@ static void test_existing_destination(bg_manager m)
         CHECK(r > 0 && memcmp(buf, old_text, (size_t)r) == 0);
     }
     close(fd);
-    CHECK_EQ_INT(count_temps(fx.dir), 0);
+    CHECK_EQ_INT(count_temps(fx.dir, 0), 0);
     CHECK_OK(bg_job_release(fx.job));
 
     section("a symlink planted at the destination is replaced, not followed");
@@ -515,7 +275,7 @@ static void test_existing_destination(bg_manager m)
                   "the symlink's target %s was written through", victims[i]);
         free(data);
     }
-    CHECK_EQ_INT(count_temps(fx.dir), 0);
+    CHECK_EQ_INT(count_temps(fx.dir, 0), 0);
     CHECK_OK(bg_job_release(fx.job));
 }
 
@@ -534,7 +294,7 @@ static void test_other_states(bg_manager m)
     CHECK_HR(BG_E_INVALID_STATE, bg_job_complete(fx.job));
     CHECK_STATE(fx.job, BG_JOB_STATE_CANCELLED);
     CHECK(!file_exists(fx.dst[0]));
-    CHECK_EQ_INT(count_temps(fx.dir), 0);
+    CHECK_EQ_INT(count_temps(fx.dir, 0), 0);
     CHECK_OK(bg_job_release(fx.job));
 
     section("complete in ERROR keeps the finished files");
@@ -553,7 +313,7 @@ static void test_other_states(bg_manager m)
     CHECK_EQ_INT(file_completed(fx.job, 0), 1);
     CHECK(!file_exists(fx.dst[1]));
     CHECK_EQ_INT(file_completed(fx.job, 1), 0);
-    CHECK_EQ_INT(count_temps(fx.dir), 0);
+    CHECK_EQ_INT(count_temps(fx.dir, 0), 0);
     CHECK_OK(bg_job_release(fx.job));
 }
 

@@ -4,212 +4,12 @@
  * exact offset, files_transferred, a file added to a TRANSFERRED job, and the temp file (beside
  * the destination, hidden, mode 0600, nothing under the final name before Complete).
  */
-#include "harness.h"
+#include "job_helpers.h"
 
-#include <dirent.h>
 #include <libgen.h>
-#include <pthread.h>
 #include <signal.h>
 
-#define MIB ((uint64_t)1024 * 1024)
-#define WAIT_MS 10000u
-
 /* ---- helpers ------------------------------------------------------------------------------ */
-
-static const char *volatile g_section = "start";
-
-static HARNESS_UNUSED void on_alarm(int sig)
-{
-    (void)sig;
-    char msg[512];
-    int n = snprintf(msg, sizeof msg,
-                     "\nwatchdog: the test is stuck (a call never returned) in section: %s\n"
-                     "%d passed, %d failed (+1: the hang)\n",
-                     g_section, harness_passed_, harness_failed_);
-    if (n > 0 && write(2, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1) < 0) {
-    }
-    _exit(3);
-}
-
-/* Names the part of the test that runs now (printed; named again by the watchdog). */
-static HARNESS_UNUSED void section(const char *name)
-{
-    g_section = name;
-    printf("== %s\n", name);
-    fflush(stdout);
-    alarm(90);
-}
-
-/* Waits (bg_job_wait) until the job settles and checks the state it settled in. */
-#define WAIT_STATE(job, expected)                                                     \
-    do {                                                                              \
-        bg_job_state st_ = -1;                                                        \
-        CHECK_OK(bg_job_wait((job), WAIT_MS, &st_));                                  \
-        CHECK_EQ_INT(st_, (expected));                                                \
-    } while (0)
-
-#define CHECK_STATE(job, expected)                                                    \
-    do {                                                                              \
-        bg_job_state st_ = -1;                                                        \
-        CHECK_OK(bg_job_get_state((job), &st_));                                      \
-        CHECK_EQ_INT(st_, (expected));                                                \
-    } while (0)
-
-/* Polls (1 ms steps, at most WAIT_MS) until file `index` reports exactly `want` bytes. */
-static HARNESS_UNUSED int wait_file_bytes(bg_job job, uint32_t index, uint64_t want)
-{
-    uint64_t deadline = now_ms() + WAIT_MS;
-    for (;;) {
-        bg_file_progress fp;
-        if (bg_job_get_file_progress(job, index, &fp) == S_OK && fp.bytes_transferred == want)
-            return 1;
-        if (now_ms() > deadline) return 0;
-        sleep_ms(1);
-    }
-}
-
-/* Number of bgcopy temp files (.bgcopy-*.tmp) in dir, or -1. */
-static HARNESS_UNUSED int count_temps(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d == NULL) return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        size_t len = strlen(e->d_name);
-        if (len >= 12 && strncmp(e->d_name, ".bgcopy-", 8) == 0 &&
-            strcmp(e->d_name + len - 4, ".tmp") == 0)
-            n++;
-    }
-    closedir(d);
-    return n;
-}
-
-static HARNESS_UNUSED int guid_eq(const bg_guid *a, const bg_guid *b)
-{
-    return memcmp(a->bytes, b->bytes, sizeof a->bytes) == 0;
-}
-
-/* Wall-clock milliseconds (what the library stamps job times with). */
-static HARNESS_UNUSED int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Spins until the wall clock has moved past `ms` (so two jobs get different creation times). */
-static HARNESS_UNUSED void next_wall_ms(int64_t ms)
-{
-    while (wall_ms() <= ms) {
-    }
-}
-
-/* Calls that must return but may hang in a buggy library run on a helper thread, so that a
- * hang is reported as a failed check instead of stalling the whole test.
- *
- * call_under_hold(fn, job): a life-cycle call made while bg_test_hold holds the transfer (the
- * hold documents that Suspend, Cancel and Complete stop the transfer). If it has not returned
- * after WAIT_MS, the hang is reported and the hold released so that the call can finish.
- *
- * call_bounded(fn, job, &hung): any call; if it has not returned after WAIT_MS, the hang is
- * reported, *hung set, and E_UNEXPECTED returned (the thread is left behind). */
-struct timed_call_ {
-    bg_hresult (*fn)(bg_job);
-    bg_job job;
-    bg_hresult hr;
-    int done;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-};
-
-static void *timed_call_thread_(void *arg)
-{
-    struct timed_call_ *c = (struct timed_call_ *)arg;
-    bg_hresult hr = c->fn(c->job);
-    pthread_mutex_lock(&c->mu);
-    c->hr = hr;
-    c->done = 1;
-    pthread_cond_signal(&c->cv);
-    pthread_mutex_unlock(&c->mu);
-    return NULL;
-}
-
-/* Waits up to WAIT_MS for the call to finish; 1 if it did. */
-static int timed_call_wait_(struct timed_call_ *c)
-{
-    struct timespec dl;
-    clock_gettime(CLOCK_REALTIME, &dl);
-    dl.tv_sec += WAIT_MS / 1000;
-    pthread_mutex_lock(&c->mu);
-    while (!c->done) {
-        if (pthread_cond_timedwait(&c->cv, &c->mu, &dl) == ETIMEDOUT) break;
-    }
-    int done = c->done;
-    pthread_mutex_unlock(&c->mu);
-    return done;
-}
-
-static HARNESS_UNUSED bg_hresult timed_call_(bg_hresult (*fn)(bg_job), bg_job job,
-                                             int release_hold, int *hung, const char *what,
-                                             const char *file, int line)
-{
-    /* Heap-allocated: a call that never returns keeps using it. */
-    struct timed_call_ *c = (struct timed_call_ *)calloc(1, sizeof *c);
-    if (hung) *hung = 0;
-    if (c == NULL) {
-        harness_fail_(file, line, "out of memory");
-        return E_OUTOFMEMORY;
-    }
-    c->fn = fn;
-    c->job = job;
-    pthread_mutex_init(&c->mu, NULL);
-    pthread_cond_init(&c->cv, NULL);
-    pthread_t th;
-    if (pthread_create(&th, NULL, timed_call_thread_, c) != 0) {
-        harness_fail_(file, line, "pthread_create failed");
-        free(c);
-        return E_FAIL;
-    }
-    int done = timed_call_wait_(c);
-    if (done) {
-        harness_passed_++;
-    } else if (release_hold) {
-        harness_fail_(file, line,
-                      "%s did not return within %u ms while bg_test_hold held the transfer "
-                      "(it should stop the held transfer); releasing the hold to go on",
-                      what, WAIT_MS);
-        bg_test_release_hold(job);
-        done = timed_call_wait_(c);
-        if (!done) harness_fail_(file, line, "%s still hangs after the hold was released", what);
-    } else {
-        harness_fail_(file, line, "%s did not return within %u ms (hang)", what, WAIT_MS);
-    }
-    if (!done) {
-        pthread_detach(th);
-        if (hung) *hung = 1;
-        return E_UNEXPECTED;
-    }
-    pthread_join(th, NULL);
-    bg_hresult hr = c->hr;
-    pthread_mutex_destroy(&c->mu);
-    pthread_cond_destroy(&c->cv);
-    free(c);
-    return hr;
-}
-
-#define call_under_hold(fn, job) timed_call_((fn), (job), 1, NULL, #fn, __FILE__, __LINE__)
-#define call_bounded(fn, job, hung) timed_call_((fn), (job), 0, (hung), #fn, __FILE__, __LINE__)
-
-static char g_root[1024];
-
-/* Makes <root>/<name> as a fresh directory; returns buf. */
-static HARNESS_UNUSED char *subdir(char *buf, size_t cap, const char *name)
-{
-    REQUIRE(path_join(buf, cap, g_root, name) != NULL);
-    REQUIRE(mkdir(buf, 0700) == 0);
-    return buf;
-}
 
 typedef bg_hresult (*name_getter)(bg_job, uint32_t, char *, size_t, size_t *);
 
@@ -341,7 +141,7 @@ static void test_names(bg_manager m)
         CHECK_OK(bg_job_get_file_local_name(job, i, buf, sizeof buf, &need));
         CHECK_STR(buf, locals[i]);
     }
-    CHECK_EQ_INT(count_temps(dir), 0);
+    CHECK_EQ_INT(count_temps(dir, 0), 0);
     CHECK_OK(bg_job_release(job));
 }
 
@@ -393,7 +193,7 @@ static void test_sizes(bg_manager m)
         CHECK_OK(bg_job_get_file_progress(job, i, &fp));
         CHECK_EQ_INT(fp.completed, 1);
     }
-    CHECK_EQ_INT(count_temps(dir), 0);
+    CHECK_EQ_INT(count_temps(dir, 0), 0);
     CHECK_OK(bg_job_release(job));
 }
 
@@ -480,7 +280,7 @@ static void test_live_progress(bg_manager m)
     CHECK(strcmp(temp0, temp1) != 0);
     CHECK(!file_exists(dst0));
     CHECK(!file_exists(dst1));
-    CHECK_EQ_INT(count_temps(dir), 2);
+    CHECK_EQ_INT(count_temps(dir, 0), 2);
 
     section("release the hold");
     CHECK_OK(bg_test_release_hold(job));
@@ -504,7 +304,7 @@ static void test_live_progress(bg_manager m)
     CHECK_MSG(check_pattern_file(dst1, s1, 41), "b.bin differs");
     CHECK(!file_exists(temp0));
     CHECK(!file_exists(temp1));
-    CHECK_EQ_INT(count_temps(dir), 0);
+    CHECK_EQ_INT(count_temps(dir, 0), 0);
     char buf[64];
     CHECK_HR(S_FALSE, bg_job_get_file_temp_name(job, 1, buf, sizeof buf, &need));
     CHECK_EQ_INT(buf[0], '\0');
@@ -564,7 +364,7 @@ static void test_add_to_transferred(bg_manager m)
     CHECK_STATE(job, BG_JOB_STATE_ACKNOWLEDGED);
     CHECK_MSG(check_pattern_file(dst0, s0, 90), "first.bin differs");
     CHECK_MSG(check_pattern_file(dst1, s1, 91), "second.bin differs");
-    CHECK_EQ_INT(count_temps(dir), 0);
+    CHECK_EQ_INT(count_temps(dir, 0), 0);
     CHECK_OK(bg_job_release(job));
 }
 

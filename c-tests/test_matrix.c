@@ -28,6 +28,10 @@
  */
 #include "harness.h"
 
+/* Part 1 of job_helpers.h only (state_name(), job_state()): this test has its own WAIT_MS. */
+#define JOB_HELPERS_BASIC_ONLY
+#include "job_helpers.h"
+
 #define SRC_SIZE 8192u
 #define HOLD_AT 4096u
 #define WAIT_MS 30000u
@@ -74,26 +78,11 @@ static char g_src_url[4200];
 static char g_missing_url[4200];
 static unsigned g_counter;
 
-static const char *state_name(int s)
-{
-    static const char *names[] = {"QUEUED",      "CONNECTING",      "TRANSFERRING",
-                                  "SUSPENDED",   "ERROR",           "TRANSIENT_ERROR",
-                                  "TRANSFERRED", "ACKNOWLEDGED",    "CANCELLED"};
-    return (s >= 0 && s <= 8) ? names[s] : "(invalid)";
-}
-
 static void new_dest(char *buf, size_t cap)
 {
     char name[64];
     snprintf(name, sizeof name, "dest-%04u.bin", g_counter++);
     if (path_join(buf, cap, g_dir, name) == NULL) buf[0] = '\0';
-}
-
-static int get_state(bg_job job)
-{
-    bg_job_state s = -1;
-    if (bg_job_get_state(job, &s) != S_OK) return -1;
-    return s;
 }
 
 /* Bounded polling until the job is in `state` with exactly `bytes` transferred. */
@@ -102,7 +91,7 @@ static int wait_state_bytes(bg_job job, int state, uint64_t bytes)
     uint64_t deadline = now_ms() + WAIT_MS;
     for (;;) {
         bg_job_progress p;
-        if (get_state(job) == state && bg_job_get_progress(job, &p) == S_OK &&
+        if (job_state(job) == state && bg_job_get_progress(job, &p) == S_OK &&
             p.bytes_transferred == bytes)
             return 1;
         if (now_ms() > deadline) return 0;
@@ -218,7 +207,7 @@ static int make_state(cell_t *c, int st)
         CELL_HR(S_OK, bg_job_resume(c->job));
         CELL_CHECK(wait_state_bytes(c->job, BG_JOB_STATE_TRANSFERRING, HOLD_AT),
                    "setup: job did not hold in TRANSFERRING at %u bytes (state %s)", HOLD_AT,
-                   state_name(get_state(c->job)));
+                   state_name(job_state(c->job)));
         break;
     case ST_ERROR:
         if (!pool_take(&g_pool_error, c)) return 0;
@@ -238,7 +227,7 @@ static int make_state(cell_t *c, int st)
         return 0;
     }
     c->st = st;
-    int s = get_state(c->job);
+    int s = job_state(c->job);
     CELL_CHECK(s == ST_BG[st], "setup: job is %s, wanted %s", state_name(s),
                state_name(ST_BG[st]));
     c->files = 0;
@@ -250,7 +239,7 @@ static void drop_cell(cell_t *c)
 {
     if (c->job == 0) return;
     (void)bg_test_release_hold(c->job);
-    int s = get_state(c->job);
+    int s = job_state(c->job);
     if (s >= 0 && s != BG_JOB_STATE_ACKNOWLEDGED && s != BG_JOB_STATE_CANCELLED) {
         int32_t hr = bg_job_cancel(c->job);
         CELL_CHECK(hr == S_OK, "cleanup: cancel returned 0x%08" PRIX32, (uint32_t)hr);
@@ -885,7 +874,7 @@ static void run_cell(int st, int method, int32_t hr_expected, int after)
                   "[%s] expected 0x%08" PRIX32 " (%s) got 0x%08" PRIX32 " (%s)", name,
                   (uint32_t)hr_expected, harness_msg_(hr_expected), (uint32_t)hr,
                   harness_msg_(hr));
-        int s = get_state(c.job);
+        int s = job_state(c.job);
         CHECK_MSG(s == after, "[%s] state afterwards %s, expected %s", name, state_name(s),
                   state_name(after));
         if (method >= M_FIRST_GETTER && st == ST_TRANSFERRING) {
@@ -912,15 +901,15 @@ static void extra_cells(void)
         bg_job job = 0;
         CELL_HR(S_OK, bg_manager_create_job(g_mgr, "empty", BG_JOB_TYPE_DOWNLOAD, NULL, &job));
         CELL_HR(BG_E_EMPTY, bg_job_resume(job));
-        CELL_CHECK(get_state(job) == BG_JOB_STATE_SUSPENDED, "state %s",
-                   state_name(get_state(job)));
+        CELL_CHECK(job_state(job) == BG_JOB_STATE_SUSPENDED, "state %s",
+                   state_name(job_state(job)));
         /* and the other methods on an empty job */
         CELL_HR(S_OK, bg_job_suspend(job));
-        CELL_CHECK(get_state(job) == BG_JOB_STATE_SUSPENDED, "state %s",
-                   state_name(get_state(job)));
+        CELL_CHECK(job_state(job) == BG_JOB_STATE_SUSPENDED, "state %s",
+                   state_name(job_state(job)));
         CELL_HR(S_OK, bg_job_complete(job)); /* nothing discarded: every file (none) kept */
-        CELL_CHECK(get_state(job) == BG_JOB_STATE_ACKNOWLEDGED, "state %s",
-                   state_name(get_state(job)));
+        CELL_CHECK(job_state(job) == BG_JOB_STATE_ACKNOWLEDGED, "state %s",
+                   state_name(job_state(job)));
         CELL_HR(BG_E_INVALID_STATE, bg_job_resume(job)); /* final beats empty */
         CELL_HR(S_OK, bg_job_release(job));
     }
@@ -930,8 +919,8 @@ static void extra_cells(void)
         CELL_HR(S_OK, bg_manager_create_job(g_mgr, "empty", BG_JOB_TYPE_DOWNLOAD, NULL, &job));
         CELL_HR(S_OK, bg_job_cancel(job));
         CELL_HR(BG_E_INVALID_STATE, bg_job_resume(job));
-        CELL_CHECK(get_state(job) == BG_JOB_STATE_CANCELLED, "state %s",
-                   state_name(get_state(job)));
+        CELL_CHECK(job_state(job) == BG_JOB_STATE_CANCELLED, "state %s",
+                   state_name(job_state(job)));
         CELL_HR(S_OK, bg_job_release(job));
     }
 
@@ -943,8 +932,8 @@ static void extra_cells(void)
             char dest[4096];
             new_dest(dest, sizeof dest);
             CELL_HR(S_OK, bg_job_add_file(c.job, g_src_url, dest));
-            CELL_CHECK(get_state(c.job) == BG_JOB_STATE_TRANSFERRED, "after AddFile: %s",
-                       state_name(get_state(c.job)));
+            CELL_CHECK(job_state(c.job) == BG_JOB_STATE_TRANSFERRED, "after AddFile: %s",
+                       state_name(job_state(c.job)));
             bg_job_progress p;
             CELL_HR(S_OK, bg_job_get_progress(c.job, &p));
             CELL_CHECK(p.files_total == 2 && p.files_transferred == 1 &&
@@ -952,8 +941,8 @@ static void extra_cells(void)
                        "progress files %u/%u total %" PRIu64, p.files_transferred,
                        p.files_total, p.bytes_total);
             CELL_HR(S_OK, bg_job_resume(c.job));
-            CELL_CHECK(get_state(c.job) == BG_JOB_STATE_QUEUED, "after Resume: %s",
-                       state_name(get_state(c.job)));
+            CELL_CHECK(job_state(c.job) == BG_JOB_STATE_QUEUED, "after Resume: %s",
+                       state_name(job_state(c.job)));
             /* Complete now keeps file 0 and discards file 1 (never transferred). */
             CELL_HR(BG_S_PARTIAL_COMPLETE, bg_job_complete(c.job));
             CELL_CHECK(files_equal(c.dest, c.src), "file 0 not kept");
@@ -988,8 +977,8 @@ static void extra_cells(void)
                 CELL_HR(BG_E_INVALID_STATE, bg_job_cancel(c.job));
             }
             CELL_CHECK(files_equal(c.dest, c.src), "the completed file was touched");
-            CELL_CHECK(get_state(c.job) == BG_JOB_STATE_ACKNOWLEDGED, "state %s",
-                       state_name(get_state(c.job)));
+            CELL_CHECK(job_state(c.job) == BG_JOB_STATE_ACKNOWLEDGED, "state %s",
+                       state_name(job_state(c.job)));
             /* ended jobs are gone from the queue (§2.1) */
             bg_job other = 0;
             CELL_HR(BG_E_NOT_FOUND, bg_manager_get_job(g_mgr, &c.id, &other));
@@ -1046,8 +1035,8 @@ int main(void)
 
     /* The blocker held the slot all along. */
     g_cell = "blocker";
-    CELL_CHECK(get_state(blocker.job) == BG_JOB_STATE_TRANSFERRING, "blocker state %s",
-               state_name(get_state(blocker.job)));
+    CELL_CHECK(job_state(blocker.job) == BG_JOB_STATE_TRANSFERRING, "blocker state %s",
+               state_name(job_state(blocker.job)));
     drop_cell(&blocker);
     g_cell = "pools";
     pool_drain(&g_pool_error);

@@ -28,30 +28,6 @@
 
 static char g_base[2048];
 
-static int enum_contains(bg_manager m, const bg_guid *id)
-{
-    bg_guid ids[256];
-    size_t n = 0;
-    if (bg_manager_enum_jobs(m, 0, ids, 256, &n) != S_OK) return -1;
-    for (size_t i = 0; i < n; i++)
-        if (guid_eq(&ids[i], id)) return 1;
-    return 0;
-}
-
-static int poll_state(bg_job job, bg_job_state want, uint64_t timeout_ms)
-{
-    uint64_t end = now_ms() + timeout_ms;
-    for (;;) {
-        bg_job_state s = job_state(job);
-        if (s == want) return 1;
-        if (now_ms() >= end) {
-            fprintf(stderr, "poll_state: still %s, wanted %s\n", state_name(s), state_name(want));
-            return 0;
-        }
-        sleep_ms(5);
-    }
-}
-
 static int poll_not_state(bg_job job, bg_job_state unwanted, uint64_t timeout_ms)
 {
     uint64_t end = now_ms() + timeout_ms;
@@ -79,16 +55,6 @@ static int poll_text(bg_job job, int desc, const char *want, uint64_t timeout_ms
         }
         sleep_ms(5);
     }
-}
-
-static int poll_gone(const char *path, uint64_t timeout_ms)
-{
-    uint64_t end = now_ms() + timeout_ms;
-    while (file_exists(path)) {
-        if (now_ms() >= end) return 0;
-        sleep_ms(5);
-    }
-    return 1;
 }
 
 static int poll_no_temps(const char *dir, uint64_t timeout_ms)

@@ -31,42 +31,6 @@
 
 static char g_base[2048];
 
-/* Polls (at most timeout_ms) until the job is in `want`; returns 1 when it is. */
-static int poll_state(bg_job job, bg_job_state want, uint64_t timeout_ms)
-{
-    uint64_t end = now_ms() + timeout_ms;
-    for (;;) {
-        bg_job_state s = job_state(job);
-        if (s == want) return 1;
-        if (now_ms() >= end) {
-            fprintf(stderr, "poll_state: still %s, wanted %s\n", state_name(s), state_name(want));
-            return 0;
-        }
-        sleep_ms(5);
-    }
-}
-
-/* Polls until `path` no longer exists; 1 when gone within timeout_ms. */
-static int poll_gone(const char *path, uint64_t timeout_ms)
-{
-    uint64_t end = now_ms() + timeout_ms;
-    while (file_exists(path)) {
-        if (now_ms() >= end) return 0;
-        sleep_ms(5);
-    }
-    return 1;
-}
-
-static int enum_contains(bg_manager m, const bg_guid *id)
-{
-    bg_guid ids[256];
-    size_t n = 0;
-    if (bg_manager_enum_jobs(m, 0, ids, 256, &n) != S_OK) return -1;
-    for (size_t i = 0; i < n; i++)
-        if (guid_eq(&ids[i], id)) return 1;
-    return 0;
-}
-
 /* The modification time of a job read through `job`, or 0. */
 static int64_t mod_time(bg_job job)
 {

@@ -5,21 +5,14 @@
  */
 #include "harness.h"
 
+/* Part 1 of job_helpers.h only (repeat(), wall_ms()). */
+#define JOB_HELPERS_BASIC_ONLY
+#include "job_helpers.h"
+
 static bg_manager g_mgr;
 static char g_dir[4096];
 
 /* ---- helpers ----------------------------------------------------------------------------- */
-
-/* A malloc'd string of `count` copies of `unit`. */
-static char *repeat(const char *unit, size_t count)
-{
-    size_t n = strlen(unit);
-    char *s = (char *)malloc(n * count + 1);
-    if (s == NULL) abort();
-    for (size_t i = 0; i < count; i++) memcpy(s + i * n, unit, n);
-    s[n * count] = '\0';
-    return s;
-}
 
 /* prefix + suffix, malloc'd; frees both. */
 static char *concat_free(char *a, char *b)
@@ -71,14 +64,6 @@ static bg_job_times times_of(bg_job job)
     memset(&t, 0, sizeof t);
     CHECK_OK(bg_job_get_times(job, &t));
     return t;
-}
-
-/* Milliseconds since the Unix epoch on the wall clock. */
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The times seen so far of one job: each new reading must not go backwards. */

@@ -24,6 +24,10 @@
 /* ctest-timeout: 300 */
 #include "harness.h"
 
+/* Part 1 of job_helpers.h only (state_name()). */
+#define JOB_HELPERS_BASIC_ONLY
+#include "job_helpers.h"
+
 #include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -516,14 +520,6 @@ static int job_has_missing_source(bg_job job)
             return 1;
     }
     return 0;
-}
-
-static const char *state_name(int s)
-{
-    static const char *names[] = {"QUEUED",      "CONNECTING",   "TRANSFERRING",
-                                  "SUSPENDED",   "ERROR",        "TRANSIENT_ERROR",
-                                  "TRANSFERRED", "ACKNOWLEDGED", "CANCELLED"};
-    return (s >= 0 && s <= 8) ? names[s] : "(invalid)";
 }
 
 /* After the run: every job's state is legal; the histogram is printed, and the jobs that are

@@ -1,6 +1,7 @@
 /*
  * http_helpers.h — shared helpers of the HTTP C tests (c-tests/http/). Header-only, every
- * function static and marked unused, on top of ../harness.h.
+ * function static and marked unused, on top of ../harness.h and ../job_helpers.h (its part 1
+ * only: state_name(), job_state() and the other small helpers listed there).
  *
  * The fixture "http" (server.sh, registered by c-tests/http/CMakeLists.txt) runs two
  * bgcopy-testserver instances for the whole test run; a test finds them through
@@ -31,6 +32,11 @@
 #define BGCOPY_HTTP_HELPERS_H
 
 #include "harness.h"
+
+/* Part 1 of ../job_helpers.h only (state_name(), job_state(), ...): the polls below and the
+ * tests' MIB are their own. */
+#define JOB_HELPERS_BASIC_ONLY
+#include "job_helpers.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -419,21 +425,6 @@ static HARNESS_UNUSED bg_job new_job(bg_manager m, const char *name, uint32_t re
     REQUIRE_OK(bg_manager_create_job(m, name, BG_JOB_TYPE_DOWNLOAD, NULL, &job));
     REQUIRE_OK(bg_job_set_minimum_retry_delay(job, retry_s));
     return job;
-}
-
-static HARNESS_UNUSED const char *state_name(bg_job_state s)
-{
-    static const char *names[] = {"QUEUED",  "CONNECTING",       "TRANSFERRING",
-                                  "SUSPENDED", "ERROR",          "TRANSIENT_ERROR",
-                                  "TRANSFERRED", "ACKNOWLEDGED", "CANCELLED"};
-    return s >= 0 && s <= 8 ? names[s] : "?";
-}
-
-static HARNESS_UNUSED bg_job_state job_state(bg_job job)
-{
-    bg_job_state s = -1;
-    if (bg_job_get_state(job, &s) != S_OK) return -1;
-    return s;
 }
 
 static HARNESS_UNUSED uint32_t job_error_count(bg_job job)
