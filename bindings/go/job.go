@@ -114,6 +114,53 @@ func (j *Job) AddFile(remoteURL, localPath string) error {
 	return err
 }
 
+// AddFiles adds several files in one call (bg_job_add_file_set, BITS' AddFileSet): all of
+// them or, when any pair is invalid, none. remoteURLs[i] is fetched into localPaths[i].
+func (j *Job) AddFiles(remoteURLs, localPaths []string) error {
+	const op = "bg_job_add_file_set"
+	if len(remoteURLs) != len(localPaths) {
+		return &Error{Code: HResult(E_INVALIDARG), Op: op}
+	}
+	n := len(remoteURLs)
+	if n == 0 {
+		return nil
+	}
+	// C arrays of C strings, allocated in C memory (no Go pointers handed to C).
+	size := C.size_t(n) * C.size_t(unsafe.Sizeof((*C.char)(nil)))
+	remotes := (*[1 << 28]*C.char)(C.malloc(size))[:n:n]
+	locals := (*[1 << 28]*C.char)(C.malloc(size))[:n:n]
+	defer C.free(unsafe.Pointer(&remotes[0]))
+	defer C.free(unsafe.Pointer(&locals[0]))
+	for i := 0; i < n; i++ {
+		remotes[i], locals[i] = nil, nil
+	}
+	defer func() {
+		for i := 0; i < n; i++ {
+			C.free(unsafe.Pointer(remotes[i]))
+			C.free(unsafe.Pointer(locals[i]))
+		}
+	}()
+	for i := 0; i < n; i++ {
+		local := localPaths[i]
+		if local != "" && !filepath.IsAbs(local) {
+			if abs, err := filepath.Abs(local); err == nil {
+				local = abs
+			}
+		}
+		var err error
+		if remotes[i], err = cString(op, remoteURLs[i]); err != nil {
+			return err
+		}
+		if locals[i], err = cString(op, local); err != nil {
+			return err
+		}
+	}
+	_, err := j.call(op, func(h C.bg_job) C.bg_hresult {
+		return C.bg_job_add_file_set(h, C.size_t(n), &remotes[0], &locals[0])
+	})
+	return err
+}
+
 // Resume queues the job for transfer and returns at once; ErrEmpty without files.
 func (j *Job) Resume() error {
 	_, err := j.call("bg_job_resume", func(h C.bg_job) C.bg_hresult { return C.bg_job_resume(h) })

@@ -29,7 +29,7 @@ func main() {
 	if err != nil {
 		panic(err)
 	}
-	defer job.Close() // releases the handle; never cancels the job
+	defer job.Close()                                       // releases the handle; never cancels the job
 	if err := job.AddFile("file://"+src, dst); err != nil { // http(s):// works the same way
 		panic(err)
 	}
