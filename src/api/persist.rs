@@ -224,11 +224,26 @@ impl Persist {
         let mut full = Vec::new();
         let mut progress = Vec::new();
         pending.retain(|id, job| {
-            let (dirty, moved) = {
+            let (dirty, moved, state_changed) = {
                 let rt = job.lock();
-                (rt.is_dirty(), rt.progress_dirty)
+                (
+                    rt.is_dirty(),
+                    rt.progress_dirty,
+                    rt.rec.state != rt.saved_state,
+                )
             };
             if dirty {
+                // A state change is written at once; other engine-side changes (a file done, a
+                // temp file made, a validator) at most every PROGRESS_INTERVAL per job: a crash
+                // in between costs a 416 or a short re-transfer, never a wrong file.
+                let due = stopping
+                    || state_changed
+                    || last_progress
+                        .get(id)
+                        .is_none_or(|t| t.elapsed() >= PROGRESS_INTERVAL);
+                if !due {
+                    return true;
+                }
                 full.push(job.clone());
                 return false;
             }

@@ -519,12 +519,41 @@ fn save_progress(
     )
 }
 
-/// A fingerprint of what the store keeps of a file.
+/// A fingerprint of what can change in a file's row (FNV-1a: it runs for every file of a job on
+/// each write, so it must be cheap; the local name never changes and the parsed remote follows
+/// the remote name).
 fn fingerprint(f: &FileRecord) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    f.hash(&mut h);
-    h.finish()
+    const PRIME: u64 = 0x0000_0100_0000_01B3;
+    let mut h: u64 = 0xCBF2_9CE4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for b in bytes {
+            h = (h ^ u64::from(*b)).wrapping_mul(PRIME);
+        }
+        // A separator, so ("ab", "c") and ("a", "bc") differ.
+        h = (h ^ 0xFF).wrapping_mul(PRIME);
+    };
+    eat(&f.bytes_total.to_le_bytes());
+    eat(&f.bytes_transferred.to_le_bytes());
+    eat(&[
+        f.transferred as u8,
+        f.completed as u8,
+        f.discarded as u8,
+        f.rename_pending as u8,
+    ]);
+    eat(f.remote_name.as_bytes());
+    eat(f
+        .temp_path
+        .as_ref()
+        .map_or(&b"\0"[..], |p| p.as_os_str().as_bytes()));
+    match &f.validator {
+        None => eat(b"\0"),
+        Some(v) => {
+            eat(&v.size.unwrap_or(u64::MAX).to_le_bytes());
+            eat(v.etag.as_deref().unwrap_or("\0").as_bytes());
+            eat(v.last_modified.as_deref().unwrap_or("\0").as_bytes());
+        }
+    }
+    h
 }
 
 fn save(
