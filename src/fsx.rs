@@ -46,20 +46,41 @@ fn open_dir(dir: &Path) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// 16 hex digits for a temp file name: unpredictable (seeded once per thread from the
+/// kernel), without a system call per name. `O_EXCL` makes names unique; this only makes
+/// them hard to guess.
 fn random_hex() -> io::Result<String> {
-    let mut bytes = [0u8; 8];
-    // SAFETY: writes at most 8 bytes into our buffer.
-    let n = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
-    if n != bytes.len() as isize {
-        return Err(io::Error::last_os_error());
+    use std::cell::Cell;
+    thread_local! {
+        static STATE: Cell<Option<u64>> = const { Cell::new(None) };
     }
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    let seed = match STATE.with(Cell::get) {
+        Some(s) => s,
+        None => {
+            let mut bytes = [0u8; 8];
+            // SAFETY: writes at most 8 bytes into our buffer.
+            let n = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
+            if n != bytes.len() as isize {
+                return Err(io::Error::last_os_error());
+            }
+            u64::from_ne_bytes(bytes)
+        }
+    };
+    // splitmix64: a full-period sequence whose outputs do not reveal the state directly.
+    let next = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    STATE.with(|s| s.set(Some(next)));
+    let mut z = next;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    Ok(format!("{:016x}", z ^ (z >> 31)))
 }
 
 /// The part of a temp file's name that says which job made it: the first 8 bytes of its GUID
 /// in hex, so leftovers of ended jobs can be told from other state directories' files.
 pub fn temp_tag(job: &crate::model::Guid) -> String {
-    job.0[..8].iter().map(|b| format!("{b:02x}")).collect()
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&job.0[..8]);
+    format!("{:016x}", u64::from_be_bytes(first))
 }
 
 /// The job tag in a temp file's name, when the name is one of ours.
@@ -81,14 +102,14 @@ pub fn temp_tag_of(name: &OsStr) -> Option<String> {
 /// and its path.
 pub fn create_temp(destination: &Path, tag: &str) -> io::Result<(File, PathBuf)> {
     let (dir, _) = split(destination)?;
-    let dirfd = open_dir(dir)?;
     for _ in 0..16 {
-        let name = format!("{TEMP_PREFIX}{tag}-{}{TEMP_SUFFIX}", random_hex()?);
-        let c = cstr(OsStr::new(&name))?;
-        // SAFETY: valid dirfd and NUL-terminated name.
+        let path = dir.join(format!("{TEMP_PREFIX}{tag}-{}{TEMP_SUFFIX}", random_hex()?));
+        let c = cstr(path.as_os_str())?;
+        // One open by full path: the directory's path is resolved as opening it would, and
+        // O_EXCL | O_NOFOLLOW refuse anything already at the name, a symlink included.
+        // SAFETY: a NUL-terminated path.
         let fd = unsafe {
-            libc::openat(
-                dirfd.as_raw_fd(),
+            libc::open(
                 c.as_ptr(),
                 libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC,
                 0o600 as libc::c_uint,
@@ -96,7 +117,7 @@ pub fn create_temp(destination: &Path, tag: &str) -> io::Result<(File, PathBuf)>
         };
         if fd >= 0 {
             // SAFETY: fresh descriptor we own.
-            return Ok((unsafe { File::from_raw_fd(fd) }, dir.join(name)));
+            return Ok((unsafe { File::from_raw_fd(fd) }, path));
         }
         let err = io::Error::last_os_error();
         if err.raw_os_error() != Some(libc::EEXIST) {
@@ -156,12 +177,33 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
 /// caller syncs the file system before ([`sync_filesystem`]) and the directory after
 /// ([`sync_dir`]), once for many files.
 pub fn rename_into_place(temp: &Path, destination: &Path) -> io::Result<()> {
-    let (dir, final_name) = split(destination)?;
-    let (temp_dir, temp_name) = split(temp)?;
-    if temp_dir != dir {
-        return Err(io::Error::from_raw_os_error(libc::EXDEV));
+    Renamer::default().rename(temp, destination)
+}
+
+/// Renames many temp files into place, opening each directory once for a run of files in the
+/// same directory (a Complete of many files).
+#[derive(Default)]
+pub struct Renamer {
+    dir: Option<(PathBuf, OwnedFd)>,
+}
+
+impl Renamer {
+    /// [`rename_into_place`], with the directory's descriptor kept for the next file.
+    pub fn rename(&mut self, temp: &Path, destination: &Path) -> io::Result<()> {
+        let (dir, final_name) = split(destination)?;
+        let (temp_dir, temp_name) = split(temp)?;
+        if temp_dir != dir {
+            return Err(io::Error::from_raw_os_error(libc::EXDEV));
+        }
+        let dirfd = match &self.dir {
+            Some((open, fd)) if open == dir => fd,
+            _ => &self.dir.insert((dir.to_path_buf(), open_dir(dir)?)).1,
+        };
+        rename_at(dirfd, temp_name, final_name)
     }
-    let dirfd = open_dir(dir)?;
+}
+
+fn rename_at(dirfd: &OwnedFd, temp_name: &OsStr, final_name: &OsStr) -> io::Result<()> {
     let from = cstr(temp_name)?;
     let to = cstr(final_name)?;
     // SAFETY: valid descriptors and NUL-terminated names.

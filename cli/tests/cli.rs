@@ -582,13 +582,19 @@ fn serve_transfers_a_job_resumed_while_serving() {
 /// plain lines without escape sequences.
 #[test]
 fn get_draws_a_progress_bar_on_a_terminal() {
-    if std::process::Command::new("script").arg("--version").output().is_err() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         eprintln!("skipped: util-linux `script` is not installed");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("source.bin");
-    let data: Vec<u8> = (0..40_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let data: Vec<u8> = (0..40_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     std::fs::write(&src, &data).unwrap();
     let dst = dir.path().join("copy.bin");
     let exe = assert_cmd::cargo::cargo_bin("bgcopy");
@@ -605,17 +611,32 @@ fn get_draws_a_progress_bar_on_a_terminal() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
-    assert!(text.contains('\u{1b}') || text.contains('\r'), "no terminal drawing in: {text:?}");
-    assert!(text.contains("=") && text.contains('['), "no bar in: {text:?}");
+    assert!(
+        text.contains('\u{1b}') || text.contains('\r'),
+        "no terminal drawing in: {text:?}"
+    );
+    assert!(
+        text.contains("=") && text.contains('['),
+        "no bar in: {text:?}"
+    );
     assert_eq!(std::fs::read(&dst).unwrap(), data);
 
     // The same command off a terminal: plain lines only.
     let plain = std::process::Command::new(&exe)
-        .args(["--state-dir", ":memory:", "get", &format!("file://{}", src.display()), "-o"])
+        .args([
+            "--state-dir",
+            ":memory:",
+            "get",
+            &format!("file://{}", src.display()),
+            "-o",
+        ])
         .arg(dir.path().join("copy2.bin"))
         .output()
         .unwrap();
     let plain_text = String::from_utf8_lossy(&plain.stdout);
     assert!(plain.status.success());
-    assert!(!plain_text.contains('\u{1b}') && !plain_text.contains('\r'), "{plain_text:?}");
+    assert!(
+        !plain_text.contains('\u{1b}') && !plain_text.contains('\r'),
+        "{plain_text:?}"
+    );
 }

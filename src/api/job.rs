@@ -80,7 +80,12 @@ impl JobRef {
             Some(p) => {
                 let mut leftovers = Vec::new();
                 let result = p.store.transaction(|tx| {
-                    let db = tx.load(&self.job.id)?;
+                    // Read the stored job back only when another process changed it.
+                    let rev = tx.rev(&self.job.id)?;
+                    let db = match rev {
+                        Some(rev) if rev != self.job.lock().rev => tx.load(&self.job.id)?,
+                        _ => None,
+                    };
                     let mut rt = self.job.lock();
                     if let Some(db) = db {
                         if db.rev != rt.rev {
@@ -96,6 +101,7 @@ impl JobRef {
                     let mut written = std::mem::take(&mut rt.written);
                     if let Err(e) = tx.save(&rt.rec, rev, &mut written) {
                         rt.rec = before;
+                        rt.rescan_files = true;
                         return Err(e);
                     }
                     rt.written = written;
@@ -345,9 +351,10 @@ impl JobRef {
             let mut discarded = Vec::new();
             let mut undeleted = Vec::new();
             let mut rename_error: Option<Error> = None;
+            let mut renamer = fsx::Renamer::default();
             for p in &plan {
                 match (&p.temp, p.keep) {
-                    (Some(temp), true) => match fsx::rename_into_place(temp, &p.local) {
+                    (Some(temp), true) => match renamer.rename(temp, &p.local) {
                         Ok(()) => renamed.push(p.index),
                         Err(e) => {
                             failed.push(p.index);

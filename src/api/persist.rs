@@ -13,13 +13,12 @@ use crate::fsx;
 use crate::hresult::Result;
 use crate::model::{now_ms, Guid, JobState};
 use crate::store::{FileProgress, Store, StoredJob};
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use std::collections::HashMap;
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -40,8 +39,10 @@ pub struct Persist {
     dir: PathBuf,
     lease: Mutex<Option<File>>,
     taking: Mutex<()>,
-    touched: Mutex<Sender<Arc<Job>>>,
-    rx: Mutex<Option<Receiver<Arc<Job>>>>,
+    /// Jobs touched since the sync thread last looked (each at most once: `Job::sync_queued`).
+    touched: Mutex<Vec<Arc<Job>>>,
+    /// Wakes the sync thread early: a state change to write, or shutdown.
+    wake: Condvar,
     thread: Mutex<Option<JoinHandle<()>>>,
     stop: AtomicBool,
 }
@@ -50,22 +51,33 @@ impl Persist {
     /// Opens the store of `dir`.
     pub fn open(dir: &Path) -> Result<Persist> {
         let store = Store::open(dir)?;
-        let (tx, rx) = mpsc::channel();
         Ok(Persist {
             store,
             dir: dir.to_path_buf(),
             lease: Mutex::new(None),
             taking: Mutex::new(()),
-            touched: Mutex::new(tx),
-            rx: Mutex::new(Some(rx)),
+            touched: Mutex::new(Vec::new()),
+            wake: Condvar::new(),
             thread: Mutex::new(None),
             stop: AtomicBool::new(false),
         })
     }
 
-    /// Queues a job whose engine-side state changed.
+    /// Queues a job whose engine-side state changed. Cheap, because the engine calls it for
+    /// every file: a job already queued is not queued again, and the sync thread is woken only
+    /// for a state change (written at once); other changes wait for its next poll. Call it
+    /// without the job lock held.
     pub fn touch(&self, job: &Arc<Job>) {
-        let _ = self.touched.lock().send(job.clone());
+        let urgent = {
+            let rt = job.lock();
+            rt.rec.state != rt.saved_state
+        };
+        if !job.sync_queued.swap(true, Ordering::AcqRel) {
+            self.touched.lock().push(job.clone());
+        }
+        if urgent {
+            self.wake.notify_one();
+        }
     }
 
     /// Whether this process holds the engine lease.
@@ -102,12 +114,11 @@ impl Persist {
 
     /// Starts the sync thread.
     pub fn start(self: &Arc<Self>, manager: Weak<Manager>) -> std::io::Result<()> {
-        let rx = self.rx.lock().take().expect("the sync thread starts once");
         let me = self.clone();
         let thread = std::thread::Builder::new()
             .name("bgcopy-sync".into())
             .spawn(move || {
-                let _ = crate::ffi::boundary::guard(|| me.run(manager, rx));
+                let _ = crate::ffi::boundary::guard(|| me.run(manager));
             })?;
         *self.thread.lock() = Some(thread);
         Ok(())
@@ -115,15 +126,20 @@ impl Persist {
 
     /// Stops the sync thread after a last write of every pending change; releases the lease.
     pub fn shutdown(&self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the thread: a touch with no job is not possible, so just wait for its poll.
+        {
+            // Under the queue lock, so the thread cannot miss the wake between its check of
+            // `stop` and its wait.
+            let _queue = self.touched.lock();
+            self.stop.store(true, Ordering::SeqCst);
+            self.wake.notify_one();
+        }
         if let Some(thread) = self.thread.lock().take() {
             let _ = thread.join();
         }
         *self.lease.lock() = None;
     }
 
-    fn run(&self, manager: Weak<Manager>, rx: Receiver<Arc<Job>>) {
+    fn run(&self, manager: Weak<Manager>) {
         let mut pending: HashMap<Guid, Arc<Job>> = HashMap::new();
         let mut last_progress: HashMap<Guid, Instant> = HashMap::new();
         // Unknown at first: the first poll reads every job again, so a change another process
@@ -132,17 +148,20 @@ impl Persist {
         let mut next_poll = Instant::now() + POLL;
         let mut next_sweep = Instant::now() + Duration::from_secs(60);
         loop {
-            let stopping = self.stop.load(Ordering::SeqCst);
-            let wait = next_poll.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(if stopping { Duration::ZERO } else { wait }) {
-                Ok(job) => {
-                    pending.insert(job.id, job);
-                    while let Ok(job) = rx.try_recv() {
-                        pending.insert(job.id, job);
-                    }
+            let (batch, stopping) = {
+                let mut queue = self.touched.lock();
+                if !self.stop.load(Ordering::SeqCst) && Instant::now() < next_poll {
+                    self.wake.wait_until(&mut queue, next_poll);
                 }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => {}
+                (
+                    std::mem::take(&mut *queue),
+                    self.stop.load(Ordering::SeqCst),
+                )
+            };
+            for job in batch {
+                // Cleared before the job is looked at, so a touch from now on queues it again.
+                job.sync_queued.store(false, Ordering::Release);
+                pending.insert(job.id, job);
             }
             let Some(manager) = manager.upgrade() else {
                 return;
@@ -426,6 +445,7 @@ impl Persist {
                 changed = true;
             }
             if changed {
+                rt.rescan_files = true;
                 rt.mark_dirty();
             }
             drop(rt);
@@ -528,6 +548,8 @@ pub fn merge(rt: &mut Runtime, db: StoredJob) -> Vec<PathBuf> {
         rt.entered.push(rec.state);
     }
     rt.rec = rec;
+    rt.rescan_files = true;
+    rt.next_file = 0;
     rt.written.clear();
     rt.rev = db.rev;
     rt.progress_rev = db.progress_rev;

@@ -10,9 +10,12 @@ use crate::ffi::boundary;
 use crate::hresult::{BG_ERROR_CONTEXT_GENERAL_TRANSPORT, BG_E_TIMEOUT};
 use crate::model::retry::Failure;
 use crate::model::Validator;
-use crate::transport::http::{self, Download, Outcome, Request, Sink};
+use crate::transport::http::{self, Outcome, Request, Sink, Slot};
 use crate::transport::TransferError;
+use curl::easy::Easy2;
 use curl::multi::{Easy2Handle, Multi, MultiWaker};
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
@@ -30,6 +33,15 @@ pub struct Transfer {
     pub url: String,
 }
 
+/// Idle libcurl handles kept for reuse, at most.
+const POOL_MAX: usize = 64;
+
+thread_local! {
+    /// On an HTTP thread: its driver's id and the files submitted from the thread itself
+    /// (a finished file's job starting its next one), started without a channel or a wake-up.
+    static LOCAL: RefCell<Option<(usize, Vec<Transfer>)>> = const { RefCell::new(None) };
+}
+
 enum Cmd {
     Start(Transfer),
     MaxHostConnections(usize),
@@ -38,6 +50,8 @@ enum Cmd {
 
 /// The handle other threads use to reach the HTTP thread.
 pub struct HttpDriver {
+    /// Tells this driver's thread from other managers' HTTP threads.
+    id: usize,
     tx: parking_lot::Mutex<Sender<Cmd>>,
     waker: Arc<MultiWaker>,
     thread: parking_lot::Mutex<Option<JoinHandle<()>>>,
@@ -46,6 +60,8 @@ pub struct HttpDriver {
 impl HttpDriver {
     /// Starts the HTTP thread for `engine`.
     pub(super) fn start(engine: Weak<Engine>) -> std::io::Result<HttpDriver> {
+        static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel();
         let (waker_tx, waker_rx) = mpsc::sync_channel(1);
         let thread = std::thread::Builder::new()
@@ -53,12 +69,16 @@ impl HttpDriver {
             .spawn(move || {
                 let multi = Multi::new();
                 let _ = waker_tx.send(multi.waker());
-                let _ = boundary::guard(|| run(engine, multi, rx));
+                let _ = boundary::guard(|| {
+                    LOCAL.with(|l| *l.borrow_mut() = Some((id, Vec::new())));
+                    run(engine, multi, rx)
+                });
             })?;
         let waker = waker_rx
             .recv()
             .map_err(|_| std::io::Error::other("the HTTP thread did not start"))?;
         Ok(HttpDriver {
+            id,
             tx: parking_lot::Mutex::new(tx),
             waker: Arc::new(waker),
             thread: parking_lot::Mutex::new(Some(thread)),
@@ -72,7 +92,17 @@ impl HttpDriver {
 
     /// Hands a file to the HTTP thread.
     pub fn submit(&self, transfer: Transfer) {
-        self.send(Cmd::Start(transfer));
+        let me = self.id;
+        let transfer = LOCAL.with(|local| match local.borrow_mut().as_mut() {
+            Some((driver, queue)) if *driver == me => {
+                queue.push(transfer);
+                None
+            }
+            _ => Some(transfer),
+        });
+        if let Some(transfer) = transfer {
+            self.send(Cmd::Start(transfer));
+        }
     }
 
     /// Wakes the HTTP thread (lock-free; safe with any lock held).
@@ -188,7 +218,7 @@ impl Sink for JobSink {
 }
 
 struct Active {
-    handle: Easy2Handle<Download>,
+    handle: Easy2Handle<Slot>,
     job: Arc<Job>,
     run: Arc<RunControl>,
     index: usize,
@@ -196,6 +226,7 @@ struct Active {
 
 fn run(engine: Weak<Engine>, mut multi: Multi, rx: Receiver<Cmd>) {
     let mut slots: Vec<Option<Active>> = Vec::new();
+    let mut pool: Vec<Easy2<Slot>> = Vec::new();
     let mut rotation: usize = 0;
     loop {
         let Some(strong) = engine.upgrade() else {
@@ -204,12 +235,15 @@ fn run(engine: Weak<Engine>, mut multi: Multi, rx: Receiver<Cmd>) {
         let mut shutdown = false;
         while let Ok(cmd) = rx.try_recv() {
             match cmd {
-                Cmd::Start(t) => start(&strong, &multi, &mut slots, t),
+                Cmd::Start(t) => start(&strong, &multi, &mut slots, &mut pool, t),
                 Cmd::MaxHostConnections(n) => {
                     let _ = multi.set_max_host_connections(n);
                 }
                 Cmd::Shutdown => shutdown = true,
             }
+        }
+        for t in take_local() {
+            start(&strong, &multi, &mut slots, &mut pool, t);
         }
         let stall = Duration::from_millis(strong.options().stall_timeout_ms.max(1));
         for token in 0..slots.len() {
@@ -217,7 +251,10 @@ fn run(engine: Weak<Engine>, mut multi: Multi, rx: Receiver<Cmd>) {
             let outcome = if shutdown || a.run.stopped() {
                 Some(None)
             } else if !a.handle.get_ref().paused()
-                && a.handle.get_ref().last_activity().elapsed() > stall
+                && a.handle
+                    .get_ref()
+                    .last_activity()
+                    .is_some_and(|t| t.elapsed() > stall)
             {
                 Some(Some(TransferError::new(
                     Failure {
@@ -236,7 +273,10 @@ fn run(engine: Weak<Engine>, mut multi: Multi, rx: Receiver<Cmd>) {
             };
             if let Some(failure) = outcome {
                 let a = slots[token].take().expect("slot checked above");
-                let _ = multi.remove2(a.handle); // drops the handler, closing the temp file
+                if let Ok(mut easy) = multi.remove2(a.handle) {
+                    easy.get_mut().clear(); // closes the temp file
+                    recycle(&mut pool, easy);
+                }
                 let outcome = failure.map_or(FileOutcome::Stopped, FileOutcome::Failed);
                 runner::finished(&strong, &a.job, &a.run, a.index, outcome);
             }
@@ -254,7 +294,12 @@ fn run(engine: Weak<Engine>, mut multi: Multi, rx: Receiver<Cmd>) {
                 continue;
             };
             if slot.handle.get_ref().paused() {
-                if slot.handle.get_mut().try_resume() {
+                if slot
+                    .handle
+                    .get_mut()
+                    .download()
+                    .is_some_and(|d| d.try_resume())
+                {
                     let _ = slot.handle.unpause_write();
                 } else {
                     any_paused = true;
@@ -276,14 +321,24 @@ fn run(engine: Weak<Engine>, mut multi: Multi, rx: Receiver<Cmd>) {
                 continue;
             };
             let final_url = easy.effective_url().ok().flatten().map(str::to_string);
-            let outcome = match easy.get_mut().finish(result, final_url) {
-                Outcome::Done { size, final_url } => FileOutcome::Done { size, final_url },
-                Outcome::Restart => FileOutcome::Restart,
-                Outcome::Stopped => FileOutcome::Stopped,
-                Outcome::Failed(e) => FileOutcome::Failed(e),
+            let outcome = match easy
+                .get_mut()
+                .download()
+                .map(|d| d.finish(result, final_url))
+            {
+                Some(Outcome::Done { size, final_url }) => FileOutcome::Done { size, final_url },
+                Some(Outcome::Restart) => FileOutcome::Restart,
+                Some(Outcome::Stopped) | None => FileOutcome::Stopped,
+                Some(Outcome::Failed(e)) => FileOutcome::Failed(e),
             };
-            drop(easy); // closes the temp file before the job learns the file is done
+            // Closes the temp file before the job learns the file is done.
+            easy.get_mut().clear();
+            recycle(&mut pool, easy);
             runner::finished(&strong, &a.job, &a.run, a.index, outcome);
+        }
+        // A finished file's job usually has a next one: start it without waiting.
+        if LOCAL.with(|l| l.borrow().as_ref().is_some_and(|(_, q)| !q.is_empty())) {
+            continue;
         }
         // Transfers paused during this perform need the short wake-up too.
         any_paused = any_paused || slots.iter().flatten().any(|a| a.handle.get_ref().paused());
@@ -298,7 +353,30 @@ fn run(engine: Weak<Engine>, mut multi: Multi, rx: Receiver<Cmd>) {
     }
 }
 
-fn start(engine: &Arc<Engine>, multi: &Multi, slots: &mut Vec<Option<Active>>, t: Transfer) {
+/// The files submitted from this thread since the last call.
+fn take_local() -> Vec<Transfer> {
+    LOCAL.with(|l| {
+        l.borrow_mut()
+            .as_mut()
+            .map(|(_, q)| std::mem::take(q))
+            .unwrap_or_default()
+    })
+}
+
+/// Keeps an idle handle for the next request, up to [`POOL_MAX`].
+fn recycle(pool: &mut Vec<Easy2<Slot>>, easy: Easy2<Slot>) {
+    if pool.len() < POOL_MAX {
+        pool.push(easy);
+    }
+}
+
+fn start(
+    engine: &Arc<Engine>,
+    multi: &Multi,
+    slots: &mut Vec<Option<Active>>,
+    pool: &mut Vec<Easy2<Slot>>,
+    t: Transfer,
+) {
     let fail = |err: TransferError| {
         runner::finished(engine, &t.job, &t.run, t.index, FileOutcome::Failed(err))
     };
@@ -329,13 +407,15 @@ fn start(engine: &Arc<Engine>, multi: &Multi, slots: &mut Vec<Option<Active>>, t
         index: t.index,
         last: Instant::now(),
     });
-    let easy = match http::build(&req, file, sink) {
-        Ok(easy) => easy,
+    let mut easy = pool.pop().unwrap_or_else(Slot::handle);
+    match http::prepare(&mut easy, &req, file, sink) {
+        Ok(()) => {}
         Err(e) => {
+            easy.get_mut().clear();
             return fail(TransferError::new(
                 crate::model::retry::curl_code(e.code() as u32),
                 format!("{} ({})", e.description(), http::redact(&t.url)),
-            ))
+            ));
         }
     };
     let token = slots.iter().position(Option::is_none).unwrap_or_else(|| {

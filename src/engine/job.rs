@@ -57,6 +57,9 @@ pub struct Runtime {
     pub no_progress_since: Option<Instant>,
     /// Restarts from zero of the current file in a row (a server that keeps changing).
     pub restarts: u32,
+    /// Every file before this one is transferred or discarded (where the run looks for its
+    /// next file; reset when a run starts or the files change under it).
+    pub next_file: usize,
     /// The store revision this record is based on (0: not stored).
     pub rev: i64,
     /// The store's progress revision last read or written.
@@ -77,6 +80,14 @@ pub struct Runtime {
     pub entered: Vec<JobState>,
     /// Files whose FILE_TRANSFERRED event went out.
     pub announced_files: Vec<bool>,
+    /// Files the engine finished since the last [`Job::publish`], in order (so publishing
+    /// costs nothing per file of a job with many files).
+    pub finished_files: Vec<usize>,
+    /// Files may have changed in a way `finished_files` does not record (a merge with the
+    /// store, an undone API call): the next [`Job::publish`] looks at every file.
+    pub rescan_files: bool,
+    /// What the job's waiters last saw (see [`Job::notify`]).
+    woken: Option<WakeKey>,
     /// Bumped by every change of the job (state, files, bytes, properties), for
     /// JobModification events (a modification time in ms cannot tell two changes apart).
     pub changes: u64,
@@ -90,7 +101,34 @@ pub struct Runtime {
     pub last_ran: Option<Instant>,
 }
 
+/// What the threads waiting on a job's condition variable wait for: a state, the end of a
+/// worker or of a Complete/Cancel, a stopped run, a test hold point.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct WakeKey {
+    state: JobState,
+    worker_active: bool,
+    busy: bool,
+    running: bool,
+    hold: Option<(u32, u64)>,
+}
+
 impl Runtime {
+    /// Marks file `index` transferred, for the FILE_TRANSFERRED notification.
+    pub fn file_transferred(&mut self, index: usize) {
+        self.rec.files[index].transferred = true;
+        self.finished_files.push(index);
+    }
+
+    fn wake_key(&self) -> WakeKey {
+        WakeKey {
+            state: self.rec.state,
+            worker_active: self.worker_active,
+            busy: self.busy,
+            running: self.run.is_some(),
+            hold: self.hold,
+        }
+    }
+
     /// Moves the job to `state` (stamping the modification time) and records the transition
     /// for the notifications.
     pub fn set_state(&mut self, state: JobState, now_ms: i64) {
@@ -132,6 +170,8 @@ pub struct Job {
     pub job_type: JobType,
     state: Mutex<Runtime>,
     changed: Condvar,
+    /// The job waits in the store's queue of changes to write (set and cleared by it).
+    pub sync_queued: AtomicBool,
     /// The engine that runs the job (set when it is registered).
     engine: once_cell::sync::OnceCell<Weak<crate::engine::Engine>>,
 }
@@ -151,6 +191,7 @@ impl Job {
                 retry_at: None,
                 no_progress_since: None,
                 restarts: 0,
+                next_file: 0,
                 rev: 0,
                 progress_rev: 0,
                 written: Vec::new(),
@@ -161,6 +202,9 @@ impl Job {
                 listener: None,
                 entered: Vec::new(),
                 announced_files: Vec::new(),
+                finished_files: Vec::new(),
+                rescan_files: false,
+                woken: None,
                 changes: 0,
                 announced_changes: 0,
                 cmd_running: false,
@@ -168,6 +212,7 @@ impl Job {
                 last_ran: None,
             }),
             changed: Condvar::new(),
+            sync_queued: AtomicBool::new(false),
             engine: once_cell::sync::OnceCell::new(),
         })
     }
@@ -177,10 +222,11 @@ impl Job {
         self.state.lock()
     }
 
-    /// Wakes every thread waiting for a change of this job, and queues the notifications the
-    /// change calls for. Call it after every change, without holding the job lock.
+    /// Wakes the threads waiting for a change of this job, and queues the notifications the
+    /// change calls for. Call it after every change, without holding the job lock. Waiters
+    /// are woken only when something they wait for changed (see `WakeKey`), so byte progress
+    /// and finished files of a running job do not wake a thread blocked in `bg_job_wait`.
     pub fn notify(self: &Arc<Self>) {
-        self.changed.notify_all();
         self.publish();
     }
 
@@ -201,6 +247,11 @@ impl Job {
     pub fn publish(self: &Arc<Self>) {
         let command = {
             let mut rt = self.lock();
+            let key = rt.wake_key();
+            if rt.woken != Some(key) {
+                rt.woken = Some(key);
+                self.changed.notify_all();
+            }
             let entered = std::mem::take(&mut rt.entered);
             let flags = rt.rec.notify_flags;
             let interval = Duration::from_millis(u64::from(rt.rec.min_notify_interval_ms));
@@ -256,7 +307,13 @@ impl Job {
             }
             let n = rt.rec.files.len();
             rt.announced_files.resize(n, false);
-            for i in 0..n {
+            let look_at: Vec<usize> = if std::mem::take(&mut rt.rescan_files) {
+                rt.finished_files.clear();
+                (0..n).collect()
+            } else {
+                std::mem::take(&mut rt.finished_files)
+            };
+            for i in look_at.into_iter().filter(|&i| i < n) {
                 let done = rt.rec.files[i].transferred;
                 if done && !rt.announced_files[i] {
                     rt.announced_files[i] = true;

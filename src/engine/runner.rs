@@ -60,6 +60,7 @@ pub(super) fn start(engine: &Arc<Engine>, job: &Arc<Job>) -> bool {
         rt.worker_active = true;
         rt.run_started = Some(std::time::Instant::now());
         rt.restarts = 0;
+        rt.next_file = 0;
         rt.set_state(JobState::Connecting, now_ms());
         rt.mark_dirty();
     }
@@ -76,13 +77,16 @@ fn dispatch(engine: &Arc<Engine>, job: &Arc<Job>, run: &Arc<RunControl>) {
         if run.stopped() {
             None
         } else {
-            match rt
-                .rec
-                .files
+            let from = rt.next_file.min(rt.rec.files.len());
+            match rt.rec.files[from..]
                 .iter()
                 .position(|f| !f.transferred && !f.discarded)
             {
-                Some(index) => Some((index, rt.rec.files[index].remote.clone())),
+                Some(i) => {
+                    let index = from + i;
+                    rt.next_file = index;
+                    Some((index, rt.rec.files[index].remote.clone()))
+                }
                 None => {
                     let now = now_ms();
                     rt.rec.transfer_completion_time = now;
@@ -155,10 +159,10 @@ pub(super) fn finished(
                 FileOutcome::Done { size, final_url } => {
                     let report = rt.rec.security_flags & crate::transport::http::REDIRECT_MASK
                         == crate::transport::http::REDIRECT_ALLOW_REPORT;
+                    rt.file_transferred(index);
                     let f = &mut rt.rec.files[index];
                     f.bytes_transferred = size;
                     f.bytes_total = size;
-                    f.transferred = true;
                     if let (true, Some(url)) = (report, final_url) {
                         if let Ok(remote) = parse_remote(&url) {
                             f.remote_name = url;
@@ -360,15 +364,15 @@ pub(super) fn open_temp(
     let (mut file, path): (File, PathBuf) = match reopened {
         Some(found) => found,
         None => {
-            offset = 0;
             let (file, path) = fsx::create_temp(&local, &fsx::temp_tag(&job.id))
                 .map_err(|e| local_error("create a temp file beside", &local, &e))?;
             let mut rt = job.lock();
             let f = &mut rt.rec.files[index];
-            f.temp_path = Some(path.clone());
+            f.temp_path = Some(path);
             f.bytes_transferred = 0;
             rt.mark_dirty();
-            (file, path)
+            // New and empty: nothing to measure, cut or seek.
+            return Ok(Some((file, 0)));
         }
     };
     // A temp file shorter than the recorded progress (e.g. after a crash) resumes from its end.

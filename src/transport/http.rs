@@ -312,29 +312,35 @@ impl Download {
 impl Handler for Download {
     fn header(&mut self, data: &[u8]) -> bool {
         self.last_activity = Instant::now();
-        let line = String::from_utf8_lossy(data);
-        let line = line.trim_end_matches(['\r', '\n']);
-        if let Some(rest) = line.strip_prefix("HTTP/") {
+        let line = data.trim_ascii_end();
+        if let Some(rest) = line.strip_prefix(b"HTTP/") {
             // A new response (after a redirect or a 100 Continue): forget the previous head.
             self.head = Head::default();
             self.head.status = rest
-                .split_whitespace()
+                .split(u8::is_ascii_whitespace)
+                .filter(|w| !w.is_empty())
                 .nth(1)
-                .and_then(|s| s.parse().ok())
+                .and_then(|s| std::str::from_utf8(s).ok()?.parse().ok())
                 .unwrap_or(0);
             return true;
         }
-        let Some((name, value)) = line.split_once(':') else {
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
             return true;
         };
-        let value = value.trim();
-        match name.trim().to_ascii_lowercase().as_str() {
-            "content-length" => self.head.content_length = value.parse().ok(),
-            "content-range" => self.head.content_range = parse_content_range(value),
-            "etag" => self.head.etag = Some(value.to_string()),
-            "last-modified" => self.head.last_modified = Some(value.to_string()),
-            "retry-after" => self.head.retry_after = Some(value.to_string()),
-            _ => {}
+        let name = line[..colon].trim_ascii();
+        // Header values are ASCII in practice; anything else is kept, replaced, not refused.
+        let value = || String::from_utf8_lossy(line[colon + 1..].trim_ascii());
+        let is = |h: &str| name.eq_ignore_ascii_case(h.as_bytes());
+        if is("content-length") {
+            self.head.content_length = value().parse().ok();
+        } else if is("content-range") {
+            self.head.content_range = parse_content_range(&value());
+        } else if is("etag") {
+            self.head.etag = Some(value().into_owned());
+        } else if is("last-modified") {
+            self.head.last_modified = Some(value().into_owned());
+        } else if is("retry-after") {
+            self.head.retry_after = Some(value().into_owned());
         }
         true
     }
@@ -393,15 +399,63 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// Builds the libcurl handle for one request that writes into `file` (positioned by the
-/// caller at `req.offset`).
-pub fn build(
+/// A libcurl handle that is kept for the next request when one ends: reusing handles keeps
+/// libcurl's receive buffer and per-handle caches, which matters when files are small. It
+/// holds the [`Download`] of the request it runs, or nothing between requests.
+pub struct Slot(Option<Download>);
+
+impl Slot {
+    /// A handle with no request, to be set up by [`prepare`].
+    pub fn handle() -> Easy2<Slot> {
+        Easy2::new(Slot(None))
+    }
+
+    /// The request this handle runs.
+    pub fn download(&mut self) -> Option<&mut Download> {
+        self.0.as_mut()
+    }
+
+    /// Ends the request: drops its [`Download`], which closes the temp file.
+    pub fn clear(&mut self) -> Option<Download> {
+        self.0.take()
+    }
+
+    /// Whether the request is paused by a bandwidth limit.
+    pub fn paused(&self) -> bool {
+        self.0.as_ref().is_some_and(Download::paused)
+    }
+
+    /// When bytes (or headers) of the request last arrived.
+    pub fn last_activity(&self) -> Option<Instant> {
+        self.0.as_ref().map(Download::last_activity)
+    }
+}
+
+impl Handler for Slot {
+    fn header(&mut self, data: &[u8]) -> bool {
+        self.0.as_mut().is_none_or(|d| d.header(data))
+    }
+
+    fn write(&mut self, data: &[u8]) -> Result<usize, WriteError> {
+        match self.0.as_mut() {
+            Some(d) => d.write(data),
+            None => Ok(0),
+        }
+    }
+}
+
+/// Sets `easy` (new or used before) up for one request that writes into `file` (positioned
+/// by the caller at `req.offset`). Every option is set again after a reset, so nothing of the
+/// previous request (a range, a redirect policy, TLS flags) carries over.
+pub fn prepare(
+    easy: &mut Easy2<Slot>,
     req: &Request,
     file: File,
     sink: Box<dyn Sink>,
-) -> Result<Easy2<Download>, curl::Error> {
+) -> Result<(), curl::Error> {
     let expected_size = req.validator.as_ref().and_then(|v| v.size);
-    let mut easy = Easy2::new(Download {
+    easy.reset();
+    easy.get_mut().0 = Some(Download {
         url: req.url.clone(),
         file,
         requested: req.offset,
@@ -445,13 +499,13 @@ pub fn build(
     } else {
         "http,https"
     };
-    set_redir_protocols(&mut easy, allowed)?;
+    set_redir_protocols(easy, allowed)?;
     easy.ssl_verify_peer(req.security_flags & SSL_IGNORE_UNKNOWN_CA == 0)?;
     easy.ssl_verify_host(req.security_flags & SSL_IGNORE_CERT_CN_INVALID == 0)?;
-    Ok(easy)
+    Ok(())
 }
 
-fn set_redir_protocols(easy: &mut Easy2<Download>, protocols: &str) -> Result<(), curl::Error> {
+fn set_redir_protocols(easy: &mut Easy2<Slot>, protocols: &str) -> Result<(), curl::Error> {
     let value = std::ffi::CString::new(protocols).expect("no NUL in protocol list");
     // CURLOPT_REDIR_PROTOCOLS_STR = CURLOPTTYPE_STRINGPOINT (10000) + 319 (libcurl 7.85+).
     const CURLOPT_REDIR_PROTOCOLS_STR: curl_sys::CURLoption = 10_319;
