@@ -166,6 +166,13 @@ impl Persist {
             let Some(manager) = manager.upgrade() else {
                 return;
             };
+            if stopping {
+                // The last write: every job with unwritten changes, touched or not (a change
+                // made while the engine shut down may not have reached the queue).
+                for job in manager.engine().jobs() {
+                    pending.entry(job.id).or_insert(job);
+                }
+            }
             // Write what the engine changed; byte progress at most every PROGRESS_INTERVAL.
             self.flush_all(&mut pending, &mut last_progress, stopping);
             if stopping {

@@ -411,6 +411,10 @@ fn start(
     match http::prepare(&mut easy, &req, file, sink) {
         Ok(()) => {}
         Err(e) => {
+            crate::bglog!(
+                "cannot set up the request for {}: {e}",
+                http::redact(&t.url)
+            );
             easy.get_mut().clear();
             return fail(TransferError::new(
                 crate::model::retry::curl_code(e.code() as u32),

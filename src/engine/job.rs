@@ -400,6 +400,8 @@ impl Job {
                         None
                     }
                 };
+                // A closing engine waits for this (see `Engine::shutdown`).
+                job.wake_waiters();
                 engine.touch(&job);
                 if let Some(delay) = retry {
                     std::thread::sleep(delay);

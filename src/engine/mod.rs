@@ -20,6 +20,9 @@ use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+/// How long closing an engine waits for notify command lines that are still running.
+const COMMAND_GRACE: Duration = Duration::from_secs(2);
+
 /// Engine settings (the manager options that exist so far).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Options {
@@ -48,6 +51,10 @@ impl Options {
     /// The background cap in force now (0 = none): the cap inside its time window, none
     /// outside it (like BITS' bandwidth-limit schedule).
     pub fn background_rate_now(&self) -> u64 {
+        // Asked for every chunk received: read the clock only when a window applies.
+        if self.background_rate_bps == 0 || self.rate_window_start_min == self.rate_window_end_min {
+            return self.background_rate_bps;
+        }
         if in_window(
             self.rate_window_start_min,
             self.rate_window_end_min,
@@ -258,6 +265,17 @@ impl Engine {
             let mut rt = job.lock();
             while rt.worker_active {
                 job.wait(&mut rt, None);
+            }
+        }
+        // A notify command line that is ending now would lose its outcome with the store
+        // closed, and the next lease holder would run it again: give running ones a moment.
+        let deadline = Instant::now() + COMMAND_GRACE;
+        for job in &jobs {
+            let mut rt = job.lock();
+            while rt.cmd_running {
+                if !job.wait(&mut rt, Some(deadline)) {
+                    break;
+                }
             }
         }
     }

@@ -605,11 +605,18 @@ fn save(
     ])?;
     tx.prepare_cached("DELETE FROM files WHERE job_id = ?1 AND idx >= ?2")?
         .execute(params![&rec.id.0[..], rec.files.len() as i64])?;
-    let mut stmt = tx.prepare_cached(
+    let mut upsert = tx.prepare_cached(
         "INSERT INTO files (job_id, idx, remote_name, local_name, bytes_total, bytes_transferred, transferred, completed, \
          discarded, temp_path, v_size, v_etag, v_last_modified, rename_pending) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
          ON CONFLICT(job_id, idx) DO UPDATE SET remote_name = ?3, bytes_total = ?5, bytes_transferred = ?6, transferred = ?7, \
          completed = ?8, discarded = ?9, temp_path = ?10, v_size = ?11, v_etag = ?12, v_last_modified = ?13, rename_pending = ?14",
+    )?;
+    // A row written before needs only an update (one index lookup instead of the upsert's
+    // failed insert and update); the local name never changes.
+    let mut update = tx.prepare_cached(
+        "UPDATE files SET remote_name = ?3, bytes_total = ?4, bytes_transferred = ?5, transferred = ?6, completed = ?7, \
+         discarded = ?8, temp_path = ?9, v_size = ?10, v_etag = ?11, v_last_modified = ?12, rename_pending = ?13 \
+         WHERE job_id = ?1 AND idx = ?2",
     )?;
     written.resize(rec.files.len(), 0);
     for (i, f) in rec.files.iter().enumerate() {
@@ -617,9 +624,29 @@ fn save(
         if written[i] == fp {
             continue;
         }
-        written[i] = fp;
         let v = f.validator.as_ref();
-        stmt.execute(params![
+        if written[i] != 0
+            && update.execute(params![
+                &rec.id.0[..],
+                i as i64,
+                f.remote_name,
+                f.bytes_total as i64,
+                f.bytes_transferred as i64,
+                f.transferred,
+                f.completed,
+                f.discarded,
+                f.temp_path.as_ref().map(|p| p.as_os_str().as_bytes()),
+                v.and_then(|v| v.size).map(|s| s as i64),
+                v.and_then(|v| v.etag.as_deref()),
+                v.and_then(|v| v.last_modified.as_deref()),
+                f.rename_pending,
+            ])? == 1
+        {
+            written[i] = fp;
+            continue;
+        }
+        written[i] = fp;
+        upsert.execute(params![
             &rec.id.0[..],
             i as i64,
             f.remote_name,

@@ -455,6 +455,12 @@ pub fn prepare(
 ) -> Result<(), curl::Error> {
     let expected_size = req.validator.as_ref().and_then(|v| v.size);
     easy.reset();
+    if easy.buffer_size(BUFFER_SIZE).is_err() {
+        // libcurl refuses a new buffer size while it still holds the last request's buffer
+        // (a request that ended inside a redirect does not free it): use a fresh handle.
+        *easy = Slot::handle();
+        easy.buffer_size(BUFFER_SIZE)?;
+    }
     easy.get_mut().0 = Some(Download {
         url: req.url.clone(),
         file,
@@ -471,7 +477,6 @@ pub fn prepare(
         sink,
     });
     easy.url(&req.url)?;
-    easy.buffer_size(BUFFER_SIZE)?;
     easy.useragent(concat!("bgcopy/", env!("CARGO_PKG_VERSION")))?;
     easy.connect_timeout(std::time::Duration::from_millis(
         req.connect_timeout_ms.max(1),
