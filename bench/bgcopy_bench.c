@@ -1,26 +1,33 @@
 /*
  * bgcopy_bench: download a list of URLs with bgcopy jobs, as a benchmark client.
  *
- *     bgcopy_bench --jobs K --state-dir DIR --out DIR URL_LIST_FILE
+ *     bgcopy_bench --jobs K [--max-files-per-job M] --state-dir DIR --out DIR URL_LIST_FILE
  *     bgcopy_bench --version
  *
  * Diagnostic options: `--state-dir :memory:` opens a queue that persists nothing (the benchmark
  * proper always uses a real directory); `--poll-ms MS` waits by polling bg_job_get_state every MS milliseconds
  * instead of blocking in bg_job_wait (to measure what bg_job_wait's wake-ups cost).
  *
- * Reads URLs (one per line; blank lines and lines starting with '#' are skipped), deals them
- * round-robin over K download jobs (URL i goes to job i % K), each file to
- * OUT/<basename of the URL's path>. Sets BG_OPTION_MAX_BACKGROUND_TRANSFERS = K and
- * BG_OPTION_MAX_CONNECTIONS_PER_HOST = max(K, 6), so the K jobs (priority NORMAL, the default)
- * transfer concurrently. Resumes every job, waits with bg_job_wait until each one is
- * TRANSFERRED (a job in ERROR aborts with its error), then calls bg_job_complete on each, and
- * exits 0 once every file is under its final name.
+ * Reads URLs (one per line; blank lines and lines starting with '#' are skipped) and splits
+ * them, in order, into download jobs of P = min(M, ceil(N / K)) files each (the last one may
+ * have fewer), each file to OUT/<basename of the URL's path>. M defaults to 200, BITS' default
+ * MaxFilesPerJob (a BITS client with more files must use more jobs), so N <= 200 K files make
+ * exactly K jobs and more files make more jobs. Sets BG_OPTION_MAX_BACKGROUND_TRANSFERS = K and
+ * BG_OPTION_MAX_CONNECTIONS_PER_HOST = max(K, 6), so K jobs (priority NORMAL, the default)
+ * transfer at a time and the others wait in QUEUED. It creates each job, adds its files and
+ * resumes it before it sets up the next one (so the first jobs transfer while the later ones
+ * are set up); then, job by job in the same order, waits with bg_job_wait until the job is
+ * TRANSFERRED (a job in ERROR aborts with its error) and calls bg_job_complete on it at once
+ * (so early jobs complete while later ones still transfer). It exits 0 once every file is
+ * under its final name.
  *
  * It prints one line to stderr:
  *     bgcopy_bench: jobs=K files=N bytes=B open_ms=.. setup_ms=.. transfer_ms=.. complete_ms=..
  *                   close_ms=.. total_ms=..
- * where total_ms runs from the first bg_manager_create_job to the last bg_job_complete
- * (setup + transfer + complete); open_ms (bg_manager_open, option setting) and close_ms
+ * where total_ms runs from the first bg_manager_create_job to the last bg_job_complete;
+ * setup_ms is the time until the last job was resumed, complete_ms the time spent inside
+ * bg_job_complete calls, and transfer_ms the rest (waiting for jobs to be TRANSFERRED), so
+ * setup + transfer + complete = total. open_ms (bg_manager_open, option setting) and close_ms
  * (releases, bg_manager_close) are outside it. The benchmark script measures the whole process.
  *
  * `--version` prints "bgcopy <version> libcurl <version>", the libcurl version being the one
@@ -71,7 +78,8 @@ static double now_ms(void)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: bgcopy_bench --jobs K --state-dir DIR --out DIR [--poll-ms MS] URL_LIST_FILE\n"
+    fprintf(stderr, "usage: bgcopy_bench --jobs K [--max-files-per-job M] --state-dir DIR --out DIR\n"
+                    "                    [--poll-ms MS] URL_LIST_FILE\n"
                     "       bgcopy_bench --version\n");
     exit(64);
 }
@@ -113,7 +121,7 @@ static void print_version(void)
 
 int main(int argc, char **argv)
 {
-    long jobs_k = 0, poll_ms = 0;
+    long jobs_k = 0, poll_ms = 0, max_files = 200;
     const char *state_arg = NULL, *out_arg = NULL, *list_arg = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--version") == 0) {
@@ -123,6 +131,10 @@ int main(int argc, char **argv)
             char *end;
             jobs_k = strtol(argv[++i], &end, 10);
             if (*end || jobs_k < 1 || jobs_k > 256) die("--jobs must be 1..256, not %s", argv[i]);
+        } else if (strcmp(argv[i], "--max-files-per-job") == 0 && i + 1 < argc) {
+            char *end;
+            max_files = strtol(argv[++i], &end, 10);
+            if (*end || max_files < 1) die("--max-files-per-job must be 1 or more, not %s", argv[i]);
         } else if (strcmp(argv[i], "--poll-ms") == 0 && i + 1 < argc) {
             char *end;
             poll_ms = strtol(argv[++i], &end, 10);
@@ -163,6 +175,9 @@ int main(int argc, char **argv)
     if (n == 0) die("no URLs in %s", list_arg);
     if ((size_t)jobs_k > n) jobs_k = (long)n;
     const size_t k = (size_t)jobs_k;
+    size_t per_job = (n + k - 1) / k;
+    if (per_job > (size_t)max_files) per_job = (size_t)max_files;
+    const size_t njobs = (n + per_job - 1) / per_job;
 
     /* Destinations: OUT/<basename>. */
     char *out_dir = absolute_dir(out_arg);
@@ -190,40 +205,29 @@ int main(int argc, char **argv)
     hr = bg_manager_set_option(mgr, BG_OPTION_MAX_CONNECTIONS_PER_HOST, (uint64_t)(k > 6 ? k : 6));
     if (BG_FAILED(hr)) die_hr("bg_manager_set_option(MAX_CONNECTIONS_PER_HOST)", hr);
 
-    /* From here on the clock runs: create the jobs, add their files, resume them. */
+    /* From here on the clock runs: create each job, add its files, resume it. */
     double t0 = now_ms();
-    bg_job *jobs = calloc(k, sizeof *jobs);
-    for (size_t j = 0; j < k; j++) {
+    bg_job *jobs = calloc(njobs, sizeof *jobs);
+    if (!jobs) die("%s", "out of memory");
+    for (size_t j = 0; j < njobs; j++) {
         char name[64];
-        snprintf(name, sizeof name, "bgcopy_bench %zu/%zu", j + 1, k);
+        snprintf(name, sizeof name, "bgcopy_bench %zu/%zu", j + 1, njobs);
         hr = bg_manager_create_job(mgr, name, BG_JOB_TYPE_DOWNLOAD, NULL, &jobs[j]);
         if (BG_FAILED(hr)) die_hr("bg_manager_create_job", hr);
-    }
-    /* Each job's share of the files in one call (BITS' AddFileSet: one commit per job). */
-    {
-        const char **ru = malloc(n * sizeof *ru), **lp = malloc(n * sizeof *lp);
-        if (!ru || !lp) die("%s", "out of memory");
-        for (size_t j = 0; j < k; j++) {
-            size_t c = 0;
-            for (size_t i = j; i < n; i += k) {
-                ru[c] = urls[i];
-                lp[c] = dests[i];
-                c++;
-            }
-            hr = bg_job_add_file_set(jobs[j], c, ru, lp);
-            if (BG_FAILED(hr)) die_hr("bg_job_add_file_set", hr);
-        }
-        free(ru);
-        free(lp);
-    }
-    for (size_t j = 0; j < k; j++) {
+        /* The job's files in one call (BITS' AddFileSet: one commit). */
+        size_t first = j * per_job, count = n - first < per_job ? n - first : per_job;
+        hr = bg_job_add_file_set(jobs[j], count, (const char *const *)&urls[first],
+                                 (const char *const *)&dests[first]);
+        if (BG_FAILED(hr)) die_hr("bg_job_add_file_set", hr);
         hr = bg_job_resume(jobs[j]);
         if (BG_FAILED(hr)) die_hr("bg_job_resume", hr);
     }
     double t1 = now_ms();
 
-    /* Wait until every job is TRANSFERRED. */
-    for (size_t j = 0; j < k; j++) {
+    /* Job by job: wait until it is TRANSFERRED, then Complete it (files to their names). */
+    uint64_t bytes = 0;
+    double in_complete = 0;
+    for (size_t j = 0; j < njobs; j++) {
         bg_job_state st = BG_JOB_STATE_QUEUED;
         for (;;) {
             if (poll_ms) {
@@ -274,15 +278,11 @@ int main(int argc, char **argv)
             fprintf(stderr, "\n");
             return 3;
         }
-    }
-    double t2 = now_ms();
-
-    /* Complete every job: the files move to their final names. */
-    uint64_t bytes = 0;
-    for (size_t j = 0; j < k; j++) {
         bg_job_progress p;
         if (BG_SUCCEEDED(bg_job_get_progress(jobs[j], &p))) bytes += p.bytes_transferred;
+        double c0 = now_ms();
         hr = bg_job_complete(jobs[j]);
+        in_complete += now_ms() - c0;
         if (hr != S_OK) {
             if (BG_FAILED(hr)) die_hr("bg_job_complete", hr);
             fprintf(stderr, "bgcopy_bench: bg_job_complete returned 0x%08" PRIX32 " %s\n", (uint32_t)hr,
@@ -292,15 +292,15 @@ int main(int argc, char **argv)
     }
     double t3 = now_ms();
 
-    for (size_t j = 0; j < k; j++) bg_job_release(jobs[j]);
+    for (size_t j = 0; j < njobs; j++) bg_job_release(jobs[j]);
     hr = bg_manager_close(mgr);
     if (BG_FAILED(hr)) die_hr("bg_manager_close", hr);
     double t4 = now_ms();
 
     fprintf(stderr,
-            "bgcopy_bench: jobs=%zu files=%zu bytes=%" PRIu64 " open_ms=%.1f setup_ms=%.1f transfer_ms=%.1f "
-            "complete_ms=%.1f close_ms=%.1f total_ms=%.1f\n",
-            k, n, bytes, t0 - t_open, t1 - t0, t2 - t1, t3 - t2, t4 - t3, t3 - t0);
+            "bgcopy_bench: concurrency=%zu jobs=%zu files=%zu bytes=%" PRIu64 " open_ms=%.1f setup_ms=%.1f "
+            "transfer_ms=%.1f complete_ms=%.1f close_ms=%.1f total_ms=%.1f\n",
+            k, njobs, n, bytes, t0 - t_open, t1 - t0, t3 - t1 - in_complete, in_complete, t4 - t3, t3 - t0);
 
     for (size_t i = 0; i < n; i++) {
         free(urls[i]);

@@ -152,11 +152,13 @@ impl JobRef {
     /// change (one commit for a state directory); any invalid pair adds none of them.
     pub fn add_files(&self, pairs: &[(&str, &str)]) -> Result<bg_hresult> {
         let mut files = Vec::with_capacity(pairs.len());
+        // A set of files usually goes to one directory: check it once.
+        let mut checked_dir: Option<PathBuf> = None;
         for (remote_url, local_path) in pairs {
             let remote = parse_remote(remote_url)?;
             check_local_syntax(local_path)?;
             let local = PathBuf::from(local_path);
-            check_destination(&local)?;
+            check_destination(&local, &mut checked_dir)?;
             files.push(FileRecord::new(remote_url.to_string(), remote, local));
         }
         self.mutate(Method::AddFile, |rt| {
@@ -671,10 +673,23 @@ impl JobRef {
 
 /// AddFile's checks on the destination: its directory exists and is a directory, and the name
 /// is not itself a directory.
-fn check_destination(local: &Path) -> Result<()> {
+/// Checks that `local`'s directory exists and `local` is not a directory. `checked_dir` is the
+/// directory a previous call of the same batch found good (then it is not looked at again).
+fn check_destination(local: &Path, checked_dir: &mut Option<PathBuf>) -> Result<()> {
     let dir = local
         .parent()
         .ok_or(Error::InvalidArg("local path has no directory"))?;
+    if checked_dir.as_deref() != Some(dir) {
+        check_directory(dir)?;
+        *checked_dir = Some(dir.to_path_buf());
+    }
+    if std::fs::symlink_metadata(local).is_ok_and(|m| m.is_dir()) {
+        return Err(Error::InvalidArg("the local path names a directory"));
+    }
+    Ok(())
+}
+
+fn check_directory(dir: &Path) -> Result<()> {
     match std::fs::metadata(dir) {
         Ok(meta) if meta.is_dir() => {}
         Ok(_) => {
@@ -688,9 +703,6 @@ fn check_destination(local: &Path) -> Result<()> {
                 message: format!("{}: {e}", dir.display()),
             })
         }
-    }
-    if std::fs::symlink_metadata(local).is_ok_and(|m| m.is_dir()) {
-        return Err(Error::InvalidArg("the local path names a directory"));
     }
     Ok(())
 }

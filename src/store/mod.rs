@@ -191,7 +191,8 @@ impl Store {
     pub fn data_version(&self) -> Result<i64> {
         self.conn
             .lock()
-            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .prepare_cached("PRAGMA data_version")
+            .and_then(|mut s| s.query_row([], |r| r.get(0)))
             .map_err(sql(&self.path))
     }
 
@@ -301,10 +302,8 @@ impl Tx<'_> {
     /// The stored revision of a job (`None` if absent).
     pub fn rev(&self, id: &Guid) -> Result<Option<i64>> {
         self.tx
-            .query_row("SELECT rev FROM jobs WHERE id = ?1", [&id.0[..]], |r| {
-                r.get(0)
-            })
-            .optional()
+            .prepare_cached("SELECT rev FROM jobs WHERE id = ?1")
+            .and_then(|mut s| s.query_row([&id.0[..]], |r| r.get(0)).optional())
             .map_err(sql(self.path))
     }
 
@@ -511,12 +510,11 @@ fn save_progress(
             f.bytes_total as i64
         ])?;
     }
-    tx.query_row(
+    tx.prepare_cached(
         "UPDATE jobs SET progress_rev = progress_rev + 1, modification_time = max(modification_time, ?2) \
          WHERE id = ?1 RETURNING progress_rev",
-        params![&id.0[..], modification_time],
-        |r| r.get(0),
-    )
+    )?
+    .query_row(params![&id.0[..], modification_time], |r| r.get(0))
 }
 
 /// A fingerprint of what can change in a file's row (FNV-1a: it runs for every file of a job on
