@@ -2,8 +2,8 @@
  * test_http_basic.c — plain HTTP(S) downloads against the loopback test server:
  * sizes 0 B .. 32 MiB byte-identical, the size learned from the GET alone (no HEAD, one
  * request per file), several files of one job in order, several jobs at once, chunked and
- * length-less bodies (size unknown until the end), HTTPS with and without
- * BG_SSL_IGNORE_UNKNOWN_CA.
+ * length-less bodies (size unknown until the end), the next file's temp file made while the
+ * one before it transfers, HTTPS with and without BG_SSL_IGNORE_UNKNOWN_CA.
  */
 #include "http_helpers.h"
 
@@ -126,6 +126,52 @@ static void multi_file_job(bg_manager m)
     for (int i = 0; i < N; i++) {
         CHECK_MSG(content_check_file(locals[i], size, 100 + (uint64_t)i, 0), "%s", locals[i]);
         check_single_request(paths[i], size);
+    }
+    CHECK_OK(bg_job_release(job));
+}
+
+/* While a file transfers, the temp file of the job's next file is made ahead (and only that
+ * one): it is recorded at once, empty, and Cancel removes it like any other temp file. */
+static void next_temp_made_ahead(bg_manager m)
+{
+    enum { N = 3 };
+    const uint64_t slow = 512 * 1024; /* at 128 KiB/s: about 4 s, far longer than the checks */
+    char url[512], locals[N][4200], temps[N][4200];
+    bg_job job = new_job(m, "ahead", 0);
+    for (int i = 0; i < N; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "ahead-%d", i);
+        if (i == 0)
+            http_url(url, sizeof url, 0, "/data/%" PRIu64 "/basic/ahead/0?seed=7&trickle=128k", slow);
+        else
+            http_url(url, sizeof url, 0, "/data/1000/basic/ahead/%d?seed=7", i);
+        local_path(locals[i], sizeof locals[i], name);
+        REQUIRE_OK(bg_job_add_file(job, url, locals[i]));
+    }
+    REQUIRE_OK(bg_job_resume(job));
+    size_t needed = 0;
+    bg_hresult hr = S_FALSE;
+    uint64_t end = now_ms() + 30000;
+    while (now_ms() < end) {
+        hr = bg_job_get_file_temp_name(job, 1, temps[1], sizeof temps[1], &needed);
+        if (hr == S_OK) break;
+        sleep_ms(2);
+    }
+    CHECK_HR(S_OK, hr);
+    /* File 0 is still on its way: the file after it has its temp file already, empty. */
+    bg_file_progress p0 = file_progress(job, 0);
+    CHECK_MSG(p0.bytes_transferred < slow, "file 0 already has %" PRIu64 " bytes", p0.bytes_transferred);
+    CHECK(file_exists(temps[1]));
+    CHECK_EQ_U64(file_size(temps[1]), 0);
+    CHECK_EQ_U64(file_progress(job, 1).bytes_transferred, 0);
+    CHECK_HR(S_FALSE, bg_job_get_file_temp_name(job, 2, temps[2], sizeof temps[2], &needed));
+    CHECK_OK(bg_job_get_file_temp_name(job, 0, temps[0], sizeof temps[0], &needed));
+    CHECK(strcmp(temps[0], temps[1]) != 0);
+    CHECK_OK(bg_job_cancel(job));
+    CHECK_EQ_INT(job_state(job), BG_JOB_STATE_CANCELLED);
+    for (int i = 0; i < 2; i++) {
+        CHECK_MSG(!file_exists(temps[i]), "%s left behind", temps[i]);
+        CHECK(!file_exists(locals[i]));
     }
     CHECK_OK(bg_job_release(job));
 }
@@ -272,6 +318,7 @@ int main(void)
     CHECK(server_verify(local_path(p, sizeof p, "zero"), 0, 1, 0));
 
     multi_file_job(m);
+    next_temp_made_ahead(m);
     concurrent_jobs(m);
     unknown_length(m, "chunked");
     unknown_length(m, "no_length");

@@ -306,7 +306,8 @@ impl JobRef {
     /// already renamed marked completed, and the rename's error is returned; Complete may then
     /// be called again.
     ///
-    /// Crash safety: the renames about to happen are recorded first (`rename_pending`), the
+    /// Crash safety: the renames about to happen are recorded first (`rename_pending`, stored
+    /// as one flag of the job: the store writes no file row for it), the
     /// bytes are flushed (`syncfs`), the renames done, and only then the outcome recorded; an
     /// engine that finds a pending rename at start finishes it.
     pub fn complete(&self) -> Result<bg_hresult> {

@@ -388,7 +388,11 @@ fn start(
         ok
     });
     let (file, offset) = match opened {
-        Ok(Some(opened)) => opened,
+        Ok(Some(opened)) => {
+            // While this file transfers, the next one's temp file is made elsewhere.
+            engine.preparer().next(&t.job, &t.run, t.index);
+            opened
+        }
         Ok(None) => return runner::finished(engine, &t.job, &t.run, t.index, FileOutcome::Stopped),
         Err(err) => return fail(err),
     };

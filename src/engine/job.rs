@@ -57,6 +57,9 @@ pub struct Runtime {
     pub no_progress_since: Option<Instant>,
     /// Restarts from zero of the current file in a row (a server that keeps changing).
     pub restarts: u32,
+    /// The open temp file the preparing thread made for file `.0` (see `engine::prepare`),
+    /// until the transfer takes it; dropped when the run ends.
+    pub prepared: Option<(usize, std::fs::File)>,
     /// Every file before this one is transferred or discarded (where the run looks for its
     /// next file; reset when a run starts or the files change under it).
     pub next_file: usize,
@@ -192,6 +195,7 @@ impl Job {
                 no_progress_since: None,
                 restarts: 0,
                 next_file: 0,
+                prepared: None,
                 rev: 0,
                 progress_rev: 0,
                 written: Vec::new(),

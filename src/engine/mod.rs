@@ -9,6 +9,7 @@
 mod copy;
 pub mod http;
 pub mod job;
+mod prepare;
 mod runner;
 pub mod throttle;
 
@@ -121,6 +122,8 @@ pub struct Engine {
     wake: Condvar,
     options: Mutex<Options>,
     http: once_cell::sync::OnceCell<http::HttpDriver>,
+    /// Creates temp files ahead of the HTTP thread.
+    prepare: prepare::Preparer,
     thread: Mutex<Option<JoinHandle<()>>>,
     /// Called (with no lock held by the caller's job) after every engine-side change of a job,
     /// so the manager can persist it.
@@ -143,12 +146,19 @@ impl Engine {
             wake: Condvar::new(),
             options: Mutex::new(Options::default()),
             http: once_cell::sync::OnceCell::new(),
+            prepare: prepare::Preparer::start()?,
             thread: Mutex::new(None),
             touch: once_cell::sync::OnceCell::new(),
             lease: std::sync::atomic::AtomicBool::new(true),
             throttle: throttle::Throttle::default(),
         });
-        let driver = http::HttpDriver::start(Arc::downgrade(&engine))?;
+        let driver = match http::HttpDriver::start(Arc::downgrade(&engine)) {
+            Ok(driver) => driver,
+            Err(e) => {
+                engine.prepare.shutdown();
+                return Err(e);
+            }
+        };
         let _ = engine.http.set(driver);
         let weak = Arc::downgrade(&engine);
         let thread = std::thread::Builder::new()
@@ -160,6 +170,7 @@ impl Engine {
             Ok(thread) => *engine.thread.lock() = Some(thread),
             Err(e) => {
                 engine.http().shutdown();
+                engine.prepare.shutdown();
                 return Err(e);
             }
         }
@@ -171,6 +182,11 @@ impl Engine {
         self.http
             .get()
             .expect("the HTTP driver is set when the engine starts")
+    }
+
+    /// The thread that creates temp files ahead of the HTTP thread.
+    pub(crate) fn preparer(&self) -> &prepare::Preparer {
+        &self.prepare
     }
 
     /// A waker for a new run: stopping the run interrupts the HTTP thread's wait.
@@ -257,6 +273,7 @@ impl Engine {
             job.notify();
         }
         self.http().shutdown();
+        self.prepare.shutdown();
         if let Some(thread) = self.thread.lock().take() {
             let _ = thread.join();
         }

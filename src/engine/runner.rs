@@ -130,6 +130,7 @@ fn leave(engine: &Arc<Engine>, job: &Arc<Job>, run: &Arc<RunControl>) {
     {
         let mut rt = job.lock();
         rt.worker_active = false;
+        rt.prepared = None;
         rt.run_started = None;
         rt.last_ran = Some(std::time::Instant::now());
         if rt.run.as_ref().is_some_and(|r| Arc::ptr_eq(r, run)) {
@@ -343,9 +344,18 @@ pub(super) fn open_temp(
         if run.stopped() {
             return Ok(None);
         }
+        let prepared = match rt.prepared.take() {
+            Some((i, file)) if i == index => Some(file),
+            _ => None,
+        };
         let f = &mut rt.rec.files[index];
         if !resume(f) {
             f.bytes_transferred = 0;
+        }
+        if let Some(file) = prepared {
+            // Made by the preparing thread for this run: new, empty and recorded.
+            f.bytes_transferred = 0;
+            return Ok(Some((file, 0)));
         }
         (
             f.temp_path.clone(),

@@ -166,6 +166,11 @@ impl Store {
             .map_err(sql(&self.path))?;
         if now == 0 {
             tx.execute_batch(schema::V1).map_err(sql(&self.path))?;
+        }
+        if now < 2 {
+            tx.execute_batch(schema::V2).map_err(sql(&self.path))?;
+        }
+        if now < SCHEMA_VERSION {
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)
                 .map_err(sql(&self.path))?;
         }
@@ -373,12 +378,13 @@ fn load(conn: &Connection, id: Option<&Guid>) -> rusqlite::Result<Vec<StoredJob>
     let cols = "id, rev, type, display_name, description, priority, state, notify_flags, min_retry_delay, \
                 no_progress_timeout, max_download_time, security_flags, error_context, error_code, error_file, \
                 error_desc, error_count, creation_time, modification_time, transfer_completion_time, active_ms, \
-                min_notify_interval, notify_program, notify_args, notify_cmd_done, max_rate, progress_rev";
+                min_notify_interval, notify_program, notify_args, notify_cmd_done, max_rate, progress_rev, \
+                complete_intent";
     let mut stmt = match id {
         Some(_) => conn.prepare_cached(&format!("SELECT {cols} FROM jobs WHERE id = ?1"))?,
         None => conn.prepare_cached(&format!("SELECT {cols} FROM jobs ORDER BY seq"))?,
     };
-    let map = |r: &rusqlite::Row<'_>| -> rusqlite::Result<StoredJob> {
+    let map = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(StoredJob, bool)> {
         let bad = |i: usize| {
             rusqlite::Error::InvalidColumnType(i, "value".into(), rusqlite::types::Type::Integer)
         };
@@ -422,21 +428,26 @@ fn load(conn: &Connection, id: Option<&Guid>) -> rusqlite::Result<Vec<StoredJob>
             notify_cmd_done: r.get::<_, Option<i32>>(24)?.and_then(JobState::from_i32),
             max_rate_bps: u64_of(r.get(25)?),
         };
-        Ok(StoredJob {
-            rec,
-            rev: r.get(1)?,
-            progress_rev: r.get(26)?,
-        })
+        Ok((
+            StoredJob {
+                rec,
+                rev: r.get(1)?,
+                progress_rev: r.get(26)?,
+            },
+            r.get(27)?,
+        ))
     };
-    let rows: Vec<StoredJob> = match id {
+    let rows: Vec<(StoredJob, bool)> = match id {
         Some(id) => stmt
             .query_map([&id.0[..]], map)?
             .collect::<rusqlite::Result<_>>()?,
         None => stmt.query_map([], map)?.collect::<rusqlite::Result<_>>()?,
     };
-    for (i, job) in rows.into_iter().enumerate() {
+    let mut intents = Vec::with_capacity(rows.len());
+    for (i, (job, intent)) in rows.into_iter().enumerate() {
         index.insert(job.rec.id, i);
         jobs.push(job);
+        intents.push(intent);
     }
     let fcols = "job_id, idx, remote_name, local_name, bytes_total, bytes_transferred, transferred, completed, discarded, \
                  temp_path, v_size, v_etag, v_last_modified, rename_pending";
@@ -485,8 +496,15 @@ fn load(conn: &Connection, id: Option<&Guid>) -> rusqlite::Result<Vec<StoredJob>
             .query_map([], fmap)?
             .collect::<rusqlite::Result<_>>()?,
     };
-    for (job_id, file) in files {
+    for (job_id, mut file) in files {
         if let Some(&i) = index.get(&job_id) {
+            // A Complete that recorded its intent renames every transferred file that still
+            // has its temp file (see `JobRef::complete`).
+            file.rename_pending |= intents[i]
+                && file.transferred
+                && file.temp_path.is_some()
+                && !file.completed
+                && !file.discarded;
             jobs[i].rec.files.push(file);
         }
     }
@@ -532,12 +550,7 @@ fn fingerprint(f: &FileRecord) -> u64 {
     };
     eat(&f.bytes_total.to_le_bytes());
     eat(&f.bytes_transferred.to_le_bytes());
-    eat(&[
-        f.transferred as u8,
-        f.completed as u8,
-        f.discarded as u8,
-        f.rename_pending as u8,
-    ]);
+    eat(&[f.transferred as u8, f.completed as u8, f.discarded as u8]);
     eat(f.remote_name.as_bytes());
     eat(f
         .temp_path
@@ -565,13 +578,13 @@ fn save(
         "INSERT INTO jobs (id, seq, rev, type, display_name, description, priority, state, notify_flags, min_retry_delay, \
          no_progress_timeout, max_download_time, security_flags, error_context, error_code, error_file, error_desc, \
          error_count, creation_time, modification_time, transfer_completion_time, active_ms, min_notify_interval, \
-         notify_program, notify_args, notify_cmd_done, max_rate) \
-         VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM jobs), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26) \
+         notify_program, notify_args, notify_cmd_done, max_rate, complete_intent) \
+         VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM jobs), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27) \
          ON CONFLICT(id) DO UPDATE SET rev = ?2, display_name = ?4, description = ?5, priority = ?6, state = ?7, \
          notify_flags = ?8, min_retry_delay = ?9, no_progress_timeout = ?10, max_download_time = ?11, security_flags = ?12, \
          error_context = ?13, error_code = ?14, error_file = ?15, error_desc = ?16, error_count = ?17, \
          modification_time = ?19, transfer_completion_time = ?20, active_ms = ?21, min_notify_interval = ?22, \
-         notify_program = ?23, notify_args = ?24, notify_cmd_done = ?25, max_rate = ?26",
+         notify_program = ?23, notify_args = ?24, notify_cmd_done = ?25, max_rate = ?26, complete_intent = ?27",
     )?
     .execute(params![
         &rec.id.0[..],
@@ -600,6 +613,7 @@ fn save(
         rec.notify_cmd.as_ref().map(|c| join_args(&c.args)),
         rec.notify_cmd_done.map(|s| s as i32),
         rec.max_rate_bps as i64,
+        rec.files.iter().any(|f| f.rename_pending),
     ])?;
     tx.prepare_cached("DELETE FROM files WHERE job_id = ?1 AND idx >= ?2")?
         .execute(params![&rec.id.0[..], rec.files.len() as i64])?;
@@ -637,7 +651,7 @@ fn save(
                 v.and_then(|v| v.size).map(|s| s as i64),
                 v.and_then(|v| v.etag.as_deref()),
                 v.and_then(|v| v.last_modified.as_deref()),
-                f.rename_pending,
+                false,
             ])? == 1
         {
             written[i] = fp;
@@ -658,8 +672,118 @@ fn save(
             v.and_then(|v| v.size).map(|s| s as i64),
             v.and_then(|v| v.etag.as_deref()),
             v.and_then(|v| v.last_modified.as_deref()),
-            f.rename_pending,
+            false, // schema 2: the job's complete_intent says it
         ])?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::url::parse_remote;
+    use crate::model::JobType;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("bgcopy-store-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn file(name: &str, transferred: bool) -> FileRecord {
+        let url = format!("http://127.0.0.1/{name}");
+        let mut f = FileRecord::new(
+            url.clone(),
+            parse_remote(&url).unwrap(),
+            format!("/tmp/{name}").into(),
+        );
+        f.transferred = transferred;
+        f.temp_path = Some(format!("/tmp/.bgcopy-{name}.tmp").into());
+        f
+    }
+
+    #[test]
+    fn complete_intent_is_one_flag_of_the_job() {
+        let dir = scratch("intent");
+        let store = Store::open(&dir).unwrap();
+        let mut rec = JobRecord::new(Guid([7; 16]), JobType::Download, "j".into(), 1);
+        rec.files = vec![file("a", true), file("b", false), file("c", true)];
+        rec.files[0].rename_pending = true;
+        rec.files[2].rename_pending = true;
+        let mut written = Vec::new();
+        store
+            .transaction(|tx| tx.save(&rec, 1, &mut written))
+            .unwrap();
+        // No file row carries the flag; the job's does, and loading gives it back to the
+        // transferred files that still have a temp file.
+        let rows: i64 = store
+            .lock_conn()
+            .query_row(
+                "SELECT count(*) FROM files WHERE rename_pending != 0",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(rows, 0);
+        let back = store.load(&rec.id).unwrap().unwrap().rec;
+        let pending: Vec<bool> = back.files.iter().map(|f| f.rename_pending).collect();
+        assert_eq!(pending, [true, false, true]);
+        // Complete done: the flag is gone with the last pending file.
+        for f in &mut rec.files {
+            f.rename_pending = false;
+        }
+        rec.files[0].completed = true;
+        store
+            .transaction(|tx| tx.save(&rec, 2, &mut written))
+            .unwrap();
+        let back = store.load(&rec.id).unwrap().unwrap().rec;
+        assert!(back.files.iter().all(|f| !f.rename_pending));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_version_1_store_is_migrated_and_keeps_its_pending_renames() {
+        let dir = scratch("v1");
+        {
+            let conn = Connection::open(dir.join(DB_FILE)).unwrap();
+            conn.execute_batch(schema::V1).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+        }
+        // A version 1 store left by a crash inside Complete: the flag is on the file row.
+        {
+            let store = Store {
+                conn: Mutex::new(Connection::open(dir.join(DB_FILE)).unwrap()),
+                path: dir.join(DB_FILE),
+            };
+            let conn = store.lock_conn();
+            let cols = "id, seq, rev, type, display_name, description, priority, state, notify_flags, \
+                        min_retry_delay, no_progress_timeout, max_download_time, security_flags, error_count, \
+                        creation_time, modification_time, transfer_completion_time, active_ms, \
+                        min_notify_interval, max_rate";
+            conn.execute(
+                &format!("INSERT INTO jobs ({cols}) VALUES (?1, 1, 3, 0, 'old', '', 2, 6, 3, 600, 1209600, 0, 0, 0, 1, 2, 2, 0, 0, 0)"),
+                [&[9u8; 16][..]],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO files (job_id, idx, remote_name, local_name, bytes_total, bytes_transferred, \
+                 transferred, completed, discarded, rename_pending, temp_path) \
+                 VALUES (?1, 0, 'http://127.0.0.1/a', CAST('/tmp/a' AS BLOB), 1, 1, 1, 0, 0, 1, \
+                 CAST('/tmp/.bgcopy-a.tmp' AS BLOB))",
+                [&[9u8; 16][..]],
+            )
+            .unwrap();
+        }
+        let store = Store::open(&dir).unwrap();
+        let version: i64 = store
+            .lock_conn()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let back = store.load(&Guid([9; 16])).unwrap().unwrap();
+        assert_eq!(back.rev, 3);
+        assert!(back.rec.files[0].rename_pending);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

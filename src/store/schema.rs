@@ -1,7 +1,7 @@
 //! The store's schema. `PRAGMA user_version` holds its version; a newer one is refused.
 
 /// The schema version this bgcopy writes and reads.
-pub(crate) const SCHEMA_VERSION: i64 = 1;
+pub(crate) const SCHEMA_VERSION: i64 = 2;
 
 /// Version 1.
 pub(crate) const V1: &str = "
@@ -57,4 +57,11 @@ CREATE TABLE files (
     v_last_modified TEXT,
     PRIMARY KEY (job_id, idx)
 ) WITHOUT ROWID;
+";
+
+/// Version 2: Complete records its intent to rename once per job (`complete_intent`) instead
+/// of once per file; the files' `rename_pending` column is then only read (a version 1 store
+/// left by a crash during Complete), and written as 0.
+pub(crate) const V2: &str = "
+ALTER TABLE jobs ADD COLUMN complete_intent INTEGER NOT NULL DEFAULT 0;
 ";
