@@ -151,6 +151,59 @@ pub fn reopen_temp(temp: &Path) -> io::Result<File> {
     Ok(file)
 }
 
+/// One directory, held open (`O_PATH`) to look at many of its entries without walking its
+/// path again for each (a batch of AddFile checks).
+pub struct DirProbe {
+    dir: PathBuf,
+    fd: OwnedFd,
+}
+
+impl DirProbe {
+    /// Opens `dir` for lookups (needs no read permission on it).
+    pub fn open(dir: &Path) -> io::Result<DirProbe> {
+        let c = cstr(dir.as_os_str())?;
+        // SAFETY: a NUL-terminated path.
+        let fd = unsafe {
+            libc::open(
+                c.as_ptr(),
+                libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            )
+        };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(DirProbe {
+            dir: dir.to_path_buf(),
+            // SAFETY: fresh descriptor we own.
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+        })
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Whether the entry `name` is a directory (a symlink is not followed; absent: `false`).
+    pub fn is_dir(&self, name: &OsStr) -> bool {
+        let Ok(c) = cstr(name) else {
+            return false;
+        };
+        // SAFETY: an all-zero `stat` is a valid value to be overwritten.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: valid descriptor, NUL-terminated name, and a `stat` to write.
+        let rc = unsafe {
+            libc::fstatat(
+                self.fd.as_raw_fd(),
+                c.as_ptr(),
+                &mut st,
+                libc::AT_SYMLINK_NOFOLLOW,
+            )
+        };
+        rc == 0 && st.st_mode & libc::S_IFMT == libc::S_IFDIR
+    }
+}
+
 /// Flushes to disk everything written on the file system that holds `dir` (one `syncfs` call),
 /// so temp files written without per-file fsyncs are durable before they are renamed into
 /// place: a crash after the rename can never show a final file with missing bytes.

@@ -153,7 +153,7 @@ impl JobRef {
     pub fn add_files(&self, pairs: &[(&str, &str)]) -> Result<bg_hresult> {
         let mut files = Vec::with_capacity(pairs.len());
         // A set of files usually goes to one directory: check it once.
-        let mut checked_dir: Option<PathBuf> = None;
+        let mut checked_dir: Option<fsx::DirProbe> = None;
         for (remote_url, local_path) in pairs {
             let remote = parse_remote(remote_url)?;
             check_local_syntax(local_path)?;
@@ -676,15 +676,19 @@ impl JobRef {
 /// is not itself a directory.
 /// Checks that `local`'s directory exists and `local` is not a directory. `checked_dir` is the
 /// directory a previous call of the same batch found good (then it is not looked at again).
-fn check_destination(local: &Path, checked_dir: &mut Option<PathBuf>) -> Result<()> {
+fn check_destination(local: &Path, checked_dir: &mut Option<fsx::DirProbe>) -> Result<()> {
     let dir = local
         .parent()
         .ok_or(Error::InvalidArg("local path has no directory"))?;
-    if checked_dir.as_deref() != Some(dir) {
+    if checked_dir.as_ref().map(fsx::DirProbe::dir) != Some(dir) {
         check_directory(dir)?;
-        *checked_dir = Some(dir.to_path_buf());
+        *checked_dir = fsx::DirProbe::open(dir).ok();
     }
-    if std::fs::symlink_metadata(local).is_ok_and(|m| m.is_dir()) {
+    let is_dir = match (checked_dir.as_ref(), local.file_name()) {
+        (Some(probe), Some(name)) => probe.is_dir(name),
+        _ => std::fs::symlink_metadata(local).is_ok_and(|m| m.is_dir()),
+    };
+    if is_dir {
         return Err(Error::InvalidArg("the local path names a directory"));
     }
     Ok(())

@@ -535,36 +535,51 @@ fn save_progress(
     .query_row(params![&id.0[..], modification_time], |r| r.get(0))
 }
 
-/// A fingerprint of what can change in a file's row (FNV-1a: it runs for every file of a job on
-/// each write, so it must be cheap; the local name never changes and the parsed remote follows
-/// the remote name).
+/// A fingerprint of what can change in a file's row. It runs for every file of a job on each
+/// write, so it mixes a word at a time: each step `h = (rotl(h) ^ word) * K` is a bijection of
+/// `h`, so two rows whose words differ in one place (a byte count, a flag, a temp path of the
+/// same length) never share a fingerprint. The local name never changes and the parsed remote
+/// follows the remote name.
 fn fingerprint(f: &FileRecord) -> u64 {
-    const PRIME: u64 = 0x0000_0100_0000_01B3;
-    let mut h: u64 = 0xCBF2_9CE4_8422_2325;
-    let mut eat = |bytes: &[u8]| {
-        for b in bytes {
-            h = (h ^ u64::from(*b)).wrapping_mul(PRIME);
+    struct Mix(u64);
+    impl Mix {
+        fn word(&mut self, w: u64) {
+            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
         }
-        // A separator, so ("ab", "c") and ("a", "bc") differ.
-        h = (h ^ 0xFF).wrapping_mul(PRIME);
-    };
-    eat(&f.bytes_total.to_le_bytes());
-    eat(&f.bytes_transferred.to_le_bytes());
-    eat(&[f.transferred as u8, f.completed as u8, f.discarded as u8]);
-    eat(f.remote_name.as_bytes());
-    eat(f
-        .temp_path
-        .as_ref()
-        .map_or(&b"\0"[..], |p| p.as_os_str().as_bytes()));
-    match &f.validator {
-        None => eat(b"\0"),
-        Some(v) => {
-            eat(&v.size.unwrap_or(u64::MAX).to_le_bytes());
-            eat(v.etag.as_deref().unwrap_or("\0").as_bytes());
-            eat(v.last_modified.as_deref().unwrap_or("\0").as_bytes());
+        /// The length first, so ("ab", "c") and ("a", "bc") differ.
+        fn bytes(&mut self, b: &[u8]) {
+            self.word(b.len() as u64);
+            let mut chunks = b.chunks_exact(8);
+            for c in &mut chunks {
+                self.word(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+            }
+            let mut last = [0u8; 8];
+            last[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+            self.word(u64::from_le_bytes(last));
+        }
+        fn opt(&mut self, b: Option<&[u8]>) {
+            match b {
+                None => self.word(u64::MAX),
+                Some(b) => self.bytes(b),
+            }
         }
     }
-    h
+    let mut m = Mix(0);
+    m.word(f.bytes_total);
+    m.word(f.bytes_transferred);
+    m.word(u64::from(f.transferred) | u64::from(f.completed) << 1 | u64::from(f.discarded) << 2);
+    m.bytes(f.remote_name.as_bytes());
+    m.opt(f.temp_path.as_ref().map(|p| p.as_os_str().as_bytes()));
+    match &f.validator {
+        None => m.word(0),
+        Some(v) => {
+            m.word(1);
+            m.word(v.size.unwrap_or(u64::MAX));
+            m.opt(v.etag.as_deref().map(str::as_bytes));
+            m.opt(v.last_modified.as_deref().map(str::as_bytes));
+        }
+    }
+    m.0
 }
 
 fn save(
@@ -701,6 +716,48 @@ mod tests {
         f.transferred = transferred;
         f.temp_path = Some(format!("/tmp/.bgcopy-{name}.tmp").into());
         f
+    }
+
+    #[test]
+    fn every_change_of_a_row_changes_its_fingerprint() {
+        let base = file("a", false);
+        let mut changed = Vec::new();
+        let mut f = base.clone();
+        f.bytes_transferred = 1;
+        changed.push(f);
+        let mut f = base.clone();
+        f.bytes_total = 7;
+        changed.push(f);
+        for flag in 0..3 {
+            let mut f = base.clone();
+            *[&mut f.transferred, &mut f.completed, &mut f.discarded][flag] = true;
+            changed.push(f);
+        }
+        let mut f = base.clone();
+        f.temp_path = None;
+        changed.push(f);
+        let mut f = base.clone();
+        f.temp_path = Some("/tmp/.bgcopy-b.tmp".into());
+        changed.push(f);
+        let mut f = base.clone();
+        f.remote_name.push('x');
+        changed.push(f);
+        let mut f = base.clone();
+        f.validator = Some(Validator {
+            size: Some(1),
+            etag: Some("\"e\"".into()),
+            last_modified: None,
+        });
+        changed.push(f.clone());
+        f.validator.as_mut().unwrap().etag = Some("\"f\"".into());
+        changed.push(f);
+        let mut seen = vec![fingerprint(&base)];
+        for f in &changed {
+            let fp = fingerprint(f);
+            assert!(!seen.contains(&fp), "{f:?}");
+            seen.push(fp);
+        }
+        assert_eq!(fingerprint(&base.clone()), seen[0]);
     }
 
     #[test]
