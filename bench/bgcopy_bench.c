@@ -10,9 +10,11 @@
  *
  * Reads URLs (one per line; blank lines and lines starting with '#' are skipped) and splits
  * them, in order, into download jobs of P = min(M, ceil(N / K)) files each (the last one may
- * have fewer), each file to OUT/<basename of the URL's path>. M defaults to 200, BITS' default
- * MaxFilesPerJob (a BITS client with more files must use more jobs), so N <= 200 K files make
- * exactly K jobs and more files make more jobs. Sets BG_OPTION_MAX_BACKGROUND_TRANSFERS = K and
+ * have fewer), each file to OUT/<basename of the URL's path>. Without --max-files-per-job
+ * that is K jobs; with M = 200 (BITS' default MaxFilesPerJob, which a BITS client with more
+ * files must respect) 10,000 files make 50 jobs, K of them transferring at a time, so early
+ * jobs complete while later ones transfer (each job costs its own store commits, though).
+ * Sets BG_OPTION_MAX_BACKGROUND_TRANSFERS = K and
  * BG_OPTION_MAX_CONNECTIONS_PER_HOST = max(K, 6), so K jobs (priority NORMAL, the default)
  * transfer at a time and the others wait in QUEUED. It creates each job, adds its files and
  * resumes it before it sets up the next one (so the first jobs transfer while the later ones
@@ -121,7 +123,7 @@ static void print_version(void)
 
 int main(int argc, char **argv)
 {
-    long jobs_k = 0, poll_ms = 0, max_files = 200;
+    long jobs_k = 0, poll_ms = 0, max_files = LONG_MAX;
     const char *state_arg = NULL, *out_arg = NULL, *list_arg = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--version") == 0) {

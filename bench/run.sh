@@ -341,7 +341,7 @@ run_one() { # round tool workload
     local extra=""
     if [[ $tool == bgcopy* ]]; then
         local line
-        line=$(grep '^bgcopy_bench: jobs=' "$lf" | tail -1)
+        line=$(grep '^bgcopy_bench: concurrency=' "$lf" | tail -1)
         extra=" | ${line#bgcopy_bench: }"
         ph() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$line"; }
         printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$w" "$tool" "$(ph setup_ms)" "$(ph transfer_ms)" \
@@ -417,7 +417,7 @@ workload_table() { # workload
         p() { awk -F'\t' -v w="$w" -v t="$tool" -v c="$1" 'NR > 1 && $2 == w && $3 == t {print $c}' "$PHASES" | median; }
         s=$(p 4) t=$(p 5) c=$(p 6) cl=$(p 7) tot=$(p 8)
         echo
-        echo "$tool, bgcopy_bench's own clock (median ms): create+add+resume $s, transfer (until all TRANSFERRED) $t, Complete $c (total $tot); release+close afterwards $cl."
+        echo "$tool, bgcopy_bench's own clock (median ms): until the last job was resumed $s, waiting for jobs to be TRANSFERRED $t, inside Complete $c (total $tot, the three overlap with the transfers); release+close afterwards $cl."
     done
     echo
 }
