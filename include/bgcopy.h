@@ -1904,8 +1904,10 @@ bg_hresult bg_manager_open(const char *state_dir, bg_manager *out_manager);
  * every job handle opened through it (they then return E_HANDLE). Jobs themselves are not
  * cancelled.
  *
- * Thread-safe; blocks until transfers have stopped (at most one chunk of I/O per transfer).
- * Returns S_OK; E_HANDLE for a bad, closed or non-manager handle.
+ * Thread-safe; blocks until transfers have stopped (at most one chunk of I/O per transfer),
+ * and up to 2 s for notify command lines that are still running (so the outcome of one that
+ * ends now is stored, and the next process does not run it again). Returns S_OK; E_HANDLE for
+ * a bad, closed or non-manager handle.
  */
 bg_hresult bg_manager_close(bg_manager manager);
 

@@ -44,8 +44,10 @@ pub unsafe extern "C" fn bg_manager_open(
 /// every job handle opened through it (they then return E_HANDLE). Jobs themselves are not
 /// cancelled.
 ///
-/// Thread-safe; blocks until transfers have stopped (at most one chunk of I/O per transfer).
-/// Returns S_OK; E_HANDLE for a bad, closed or non-manager handle.
+/// Thread-safe; blocks until transfers have stopped (at most one chunk of I/O per transfer),
+/// and up to 2 s for notify command lines that are still running (so the outcome of one that
+/// ends now is stored, and the next process does not run it again). Returns S_OK; E_HANDLE for
+/// a bad, closed or non-manager handle.
 #[no_mangle]
 pub extern "C" fn bg_manager_close(manager: bg_manager) -> bg_hresult {
     boundary::call(|| {
