@@ -5,6 +5,9 @@
  * length-less bodies (size unknown until the end), the next file's temp file made while the
  * one before it transfers, HTTPS with and without BG_SSL_IGNORE_UNKNOWN_CA.
  */
+#include <dirent.h>
+#include <sys/stat.h>
+
 #include "http_helpers.h"
 
 static char g_dir[4096];
@@ -176,6 +179,44 @@ static void next_temp_made_ahead(bg_manager m)
     CHECK_OK(bg_job_release(job));
 }
 
+/* Many small files in one job: the temp files made ahead race the transfer of each file, and
+ * whichever wins, every file ends under its name and no temp file is left in the directory. */
+static void many_small_files(bg_manager m)
+{
+    enum { N = 400 };
+    char dir[4200], url[512];
+    local_path(dir, sizeof dir, "many");
+    REQUIRE(mkdir(dir, 0700) == 0);
+    static char locals[N][4300];
+    bg_job job = new_job(m, "many", 0);
+    for (int i = 0; i < N; i++) {
+        http_url(url, sizeof url, 0, "/data/300/basic/many/%d?seed=%d", i, 500 + i);
+        snprintf(locals[i], sizeof locals[i], "%s/f%03d", dir, i);
+        REQUIRE_OK(bg_job_add_file(job, url, locals[i]));
+    }
+    REQUIRE_OK(bg_job_resume(job));
+    CHECK_EQ_INT(wait_final(job, 60000), BG_JOB_STATE_TRANSFERRED);
+    CHECK_OK(bg_job_complete(job));
+    int entries = 0, temps = 0;
+    DIR *d = opendir(dir);
+    REQUIRE(d != NULL);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        entries++;
+        if (strncmp(e->d_name, ".bgcopy-", 8) == 0) {
+            temps++;
+            printf("left behind: %s\n", e->d_name);
+        }
+    }
+    closedir(d);
+    CHECK_EQ_INT(entries, N);
+    CHECK_EQ_INT(temps, 0);
+    for (int i = 0; i < N; i += 37)
+        CHECK_MSG(content_check_file(locals[i], 300, 500 + (uint64_t)i, 0), "%s", locals[i]);
+    CHECK_OK(bg_job_release(job));
+}
+
 /* Several jobs at once, each with two files. */
 static void concurrent_jobs(bg_manager m)
 {
@@ -319,6 +360,7 @@ int main(void)
 
     multi_file_job(m);
     next_temp_made_ahead(m);
+    many_small_files(m);
     concurrent_jobs(m);
     unknown_length(m, "chunked");
     unknown_length(m, "no_length");

@@ -9,7 +9,7 @@
 //! it (the file stays, and the next run reopens it). Failures are ignored here: the HTTP thread
 //! then creates the file itself and reports the error with the file.
 
-use super::job::{Job, RunControl};
+use super::job::{Job, RunControl, Runtime};
 use crate::fsx;
 use crate::model::url::Remote;
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -74,10 +74,21 @@ fn run(rx: Receiver<Msg>) {
     }
 }
 
+/// Whether `run` is the job's running run (not stopped, not ended by an error or by its last
+/// file) and no Complete or Cancel works on the job's files.
+fn current(rt: &Runtime, run: &RunControl) -> bool {
+    !run.stopped()
+        && !rt.busy
+        && rt
+            .run
+            .as_ref()
+            .is_some_and(|r| std::ptr::eq(Arc::as_ptr(r), run))
+}
+
 fn prepare(job: &Arc<Job>, run: &RunControl, after: usize) {
     let (index, local) = {
         let rt = job.lock();
-        if run.stopped() || rt.busy || rt.prepared.is_some() {
+        if !current(&rt, run) || rt.prepared.is_some() {
             return;
         }
         let next = rt
@@ -99,9 +110,10 @@ fn prepare(job: &Arc<Job>, run: &RunControl, after: usize) {
     };
     let mut rt = job.lock();
     // Recorded only while the run that asked still runs and nobody made a temp file meanwhile
-    // (Complete and Cancel set `busy` and stop the run before they look at temp files).
+    // (Complete and Cancel set `busy` and stop the run before they look at temp files; the
+    // HTTP thread, when it was faster, removes what this thread recorded).
     let f = &rt.rec.files[index];
-    if run.stopped() || rt.busy || f.temp_path.is_some() || f.transferred || f.discarded {
+    if !current(&rt, run) || f.temp_path.is_some() || f.transferred || f.discarded {
         drop(rt);
         drop(file);
         let _ = fsx::remove_temp(&path);

@@ -376,11 +376,27 @@ pub(super) fn open_temp(
         None => {
             let (file, path) = fsx::create_temp(&local, &fsx::temp_tag(&job.id))
                 .map_err(|e| local_error("create a temp file beside", &local, &e))?;
-            let mut rt = job.lock();
-            let f = &mut rt.rec.files[index];
-            f.temp_path = Some(path);
-            f.bytes_transferred = 0;
-            rt.mark_dirty();
+            let other = {
+                let mut rt = job.lock();
+                // The preparing thread may have made one for this file meanwhile: ours is the
+                // one written, so theirs goes (its descriptor and its file).
+                let theirs = match rt.prepared.take() {
+                    Some((i, f)) if i == index => Some(f),
+                    other => {
+                        rt.prepared = other;
+                        None
+                    }
+                };
+                drop(theirs);
+                let f = &mut rt.rec.files[index];
+                let other = f.temp_path.replace(path.clone()).filter(|p| *p != path);
+                f.bytes_transferred = 0;
+                rt.mark_dirty();
+                other
+            };
+            if let Some(other) = other {
+                let _ = fsx::remove_temp(&other);
+            }
             // New and empty: nothing to measure, cut or seek.
             return Ok(Some((file, 0)));
         }
