@@ -32,6 +32,15 @@ const PROGRESS_INTERVAL: Duration = Duration::from_millis(500);
 /// Tombstones of ended jobs are kept this long (ms), so other processes learn how they ended.
 const TOMBSTONE_AGE_MS: i64 = 24 * 3600 * 1000;
 
+/// What the engine touched since the sync thread last looked.
+#[derive(Default)]
+struct Touched {
+    /// Each job at most once (`Job::sync_queued`).
+    jobs: Vec<Arc<Job>>,
+    /// One of them changed state: write at once instead of at the next poll.
+    urgent: bool,
+}
+
 /// Persistence of one manager.
 pub struct Persist {
     /// The store.
@@ -39,8 +48,8 @@ pub struct Persist {
     dir: PathBuf,
     lease: Mutex<Option<File>>,
     taking: Mutex<()>,
-    /// Jobs touched since the sync thread last looked (each at most once: `Job::sync_queued`).
-    touched: Mutex<Vec<Arc<Job>>>,
+    /// Jobs touched since the sync thread last looked.
+    touched: Mutex<Touched>,
     /// Wakes the sync thread early: a state change to write, or shutdown.
     wake: Condvar,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -56,7 +65,7 @@ impl Persist {
             dir: dir.to_path_buf(),
             lease: Mutex::new(None),
             taking: Mutex::new(()),
-            touched: Mutex::new(Vec::new()),
+            touched: Mutex::new(Touched::default()),
             wake: Condvar::new(),
             thread: Mutex::new(None),
             stop: AtomicBool::new(false),
@@ -72,10 +81,16 @@ impl Persist {
             let rt = job.lock();
             rt.rec.state != rt.saved_state
         };
-        if !job.sync_queued.swap(true, Ordering::AcqRel) {
-            self.touched.lock().push(job.clone());
+        let queued = job.sync_queued.swap(true, Ordering::AcqRel);
+        if queued && !urgent {
+            return;
+        }
+        let mut touched = self.touched.lock();
+        if !queued {
+            touched.jobs.push(job.clone());
         }
         if urgent {
+            touched.urgent = true;
             self.wake.notify_one();
         }
     }
@@ -149,12 +164,16 @@ impl Persist {
         let mut next_sweep = Instant::now() + Duration::from_secs(60);
         loop {
             let (batch, stopping) = {
-                let mut queue = self.touched.lock();
-                if !self.stop.load(Ordering::SeqCst) && Instant::now() < next_poll {
-                    self.wake.wait_until(&mut queue, next_poll);
+                let mut touched = self.touched.lock();
+                if !touched.urgent
+                    && !self.stop.load(Ordering::SeqCst)
+                    && Instant::now() < next_poll
+                {
+                    self.wake.wait_until(&mut touched, next_poll);
                 }
+                touched.urgent = false;
                 (
-                    std::mem::take(&mut *queue),
+                    std::mem::take(&mut touched.jobs),
                     self.stop.load(Ordering::SeqCst),
                 )
             };
