@@ -285,7 +285,7 @@ impl Persist {
                     || state_changed
                     || last_progress
                         .get(id)
-                        .is_none_or(|t| t.elapsed() >= PROGRESS_INTERVAL);
+                        .map_or(true, |t| t.elapsed() >= PROGRESS_INTERVAL);
                 if !due {
                     return true;
                 }
@@ -298,7 +298,7 @@ impl Persist {
             if stopping
                 || last_progress
                     .get(id)
-                    .is_none_or(|t| t.elapsed() >= PROGRESS_INTERVAL)
+                    .map_or(true, |t| t.elapsed() >= PROGRESS_INTERVAL)
             {
                 progress.push(job.clone());
                 return false;

@@ -312,7 +312,7 @@ impl Download {
 impl Handler for Download {
     fn header(&mut self, data: &[u8]) -> bool {
         self.last_activity = Instant::now();
-        let line = data.trim_ascii_end();
+        let line = trim_ascii(data);
         if let Some(rest) = line.strip_prefix(b"HTTP/") {
             // A new response (after a redirect or a 100 Continue): forget the previous head.
             self.head = Head::default();
@@ -327,9 +327,9 @@ impl Handler for Download {
         let Some(colon) = line.iter().position(|&b| b == b':') else {
             return true;
         };
-        let name = line[..colon].trim_ascii();
+        let name = trim_ascii(&line[..colon]);
         // Header values are ASCII in practice; anything else is kept, replaced, not refused.
-        let value = || String::from_utf8_lossy(line[colon + 1..].trim_ascii());
+        let value = || String::from_utf8_lossy(trim_ascii(&line[colon + 1..]));
         let is = |h: &str| name.eq_ignore_ascii_case(h.as_bytes());
         if is("content-length") {
             self.head.content_length = value().parse().ok();
@@ -368,6 +368,20 @@ impl Handler for Download {
         }
         Ok(data.len())
     }
+}
+
+/// `bytes` without leading and trailing ASCII white space (`<[u8]>::trim_ascii` needs Rust
+/// 1.80; the crate's minimum is 1.77).
+fn trim_ascii(bytes: &[u8]) -> &[u8] {
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |i| i + 1);
+    &bytes[start..end.max(start)]
 }
 
 /// Parses `bytes a-b/total`, `bytes a-b/*` and `bytes */total`.
@@ -433,7 +447,7 @@ impl Slot {
 
 impl Handler for Slot {
     fn header(&mut self, data: &[u8]) -> bool {
-        self.0.as_mut().is_none_or(|d| d.header(data))
+        self.0.as_mut().map_or(true, |d| d.header(data))
     }
 
     fn write(&mut self, data: &[u8]) -> Result<usize, WriteError> {
