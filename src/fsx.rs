@@ -30,20 +30,20 @@ fn split(path: &Path) -> io::Result<(&Path, &OsStr)> {
     }
 }
 
-fn open_dir(dir: &Path) -> io::Result<OwnedFd> {
-    let c = cstr(dir.as_os_str())?;
-    // SAFETY: c is a valid NUL-terminated path.
-    let fd = unsafe {
-        libc::open(
-            c.as_ptr(),
-            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
-        )
-    };
+/// `open(2)` of `path` with `flags` (`O_CLOEXEC` added) and, for a new file, mode 0600.
+fn open_fd(path: &Path, flags: libc::c_int) -> io::Result<OwnedFd> {
+    let c = cstr(path.as_os_str())?;
+    // SAFETY: a NUL-terminated path; the mode is read only with O_CREAT.
+    let fd = unsafe { libc::open(c.as_ptr(), flags | libc::O_CLOEXEC, 0o600 as libc::c_uint) };
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }
     // SAFETY: fd is a fresh descriptor we own.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+fn open_dir(dir: &Path) -> io::Result<OwnedFd> {
+    open_fd(dir, libc::O_RDONLY | libc::O_DIRECTORY)
 }
 
 /// 16 hex digits for a temp file name: unpredictable (seeded once per thread from the
@@ -104,24 +104,15 @@ pub fn create_temp(destination: &Path, tag: &str) -> io::Result<(File, PathBuf)>
     let (dir, _) = split(destination)?;
     for _ in 0..16 {
         let path = dir.join(format!("{TEMP_PREFIX}{tag}-{}{TEMP_SUFFIX}", random_hex()?));
-        let c = cstr(path.as_os_str())?;
         // One open by full path: the directory's path is resolved as opening it would, and
         // O_EXCL | O_NOFOLLOW refuse anything already at the name, a symlink included.
-        // SAFETY: a NUL-terminated path.
-        let fd = unsafe {
-            libc::open(
-                c.as_ptr(),
-                libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC,
-                0o600 as libc::c_uint,
-            )
-        };
-        if fd >= 0 {
-            // SAFETY: fresh descriptor we own.
-            return Ok((unsafe { File::from_raw_fd(fd) }, path));
-        }
-        let err = io::Error::last_os_error();
-        if err.raw_os_error() != Some(libc::EEXIST) {
-            return Err(err);
+        match open_fd(
+            &path,
+            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW,
+        ) {
+            Ok(fd) => return Ok((File::from(fd), path)),
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
+            Err(e) => return Err(e),
         }
     }
     Err(io::Error::from_raw_os_error(libc::EEXIST))
@@ -130,19 +121,7 @@ pub fn create_temp(destination: &Path, tag: &str) -> io::Result<(File, PathBuf)>
 /// Reopens an existing temp file for writing, refusing a symlink or anything that is not a
 /// regular file with a single link (so nothing planted in its place gets written).
 pub fn reopen_temp(temp: &Path) -> io::Result<File> {
-    let c = cstr(temp.as_os_str())?;
-    // SAFETY: valid NUL-terminated path.
-    let fd = unsafe {
-        libc::open(
-            c.as_ptr(),
-            libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
-        )
-    };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: fresh descriptor we own.
-    let file = unsafe { File::from_raw_fd(fd) };
+    let file = File::from(open_fd(temp, libc::O_WRONLY | libc::O_NOFOLLOW)?);
     let meta = file.metadata()?;
     use std::os::unix::fs::MetadataExt;
     if !meta.file_type().is_file() || meta.nlink() != 1 {
@@ -161,21 +140,9 @@ pub struct DirProbe {
 impl DirProbe {
     /// Opens `dir` for lookups (needs no read permission on it).
     pub fn open(dir: &Path) -> io::Result<DirProbe> {
-        let c = cstr(dir.as_os_str())?;
-        // SAFETY: a NUL-terminated path.
-        let fd = unsafe {
-            libc::open(
-                c.as_ptr(),
-                libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
-            )
-        };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
         Ok(DirProbe {
             dir: dir.to_path_buf(),
-            // SAFETY: fresh descriptor we own.
-            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+            fd: open_fd(dir, libc::O_PATH | libc::O_DIRECTORY)?,
         })
     }
 

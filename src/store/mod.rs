@@ -639,11 +639,11 @@ fn save(
          completed = ?8, discarded = ?9, temp_path = ?10, v_size = ?11, v_etag = ?12, v_last_modified = ?13, rename_pending = ?14",
     )?;
     // A row written before needs only an update (one index lookup instead of the upsert's
-    // failed insert and update); the local name never changes.
+    // failed insert and update). Both take the same parameters; the local name never changes.
     let mut update = tx.prepare_cached(
-        "UPDATE files SET remote_name = ?3, bytes_total = ?4, bytes_transferred = ?5, transferred = ?6, completed = ?7, \
-         discarded = ?8, temp_path = ?9, v_size = ?10, v_etag = ?11, v_last_modified = ?12, rename_pending = ?13 \
-         WHERE job_id = ?1 AND idx = ?2",
+        "UPDATE files SET remote_name = ?3, local_name = ?4, bytes_total = ?5, bytes_transferred = ?6, \
+         transferred = ?7, completed = ?8, discarded = ?9, temp_path = ?10, v_size = ?11, v_etag = ?12, \
+         v_last_modified = ?13, rename_pending = ?14 WHERE job_id = ?1 AND idx = ?2",
     )?;
     written.resize(rec.files.len(), 0);
     for (i, f) in rec.files.iter().enumerate() {
@@ -652,28 +652,7 @@ fn save(
             continue;
         }
         let v = f.validator.as_ref();
-        if written[i] != 0
-            && update.execute(params![
-                &rec.id.0[..],
-                i as i64,
-                f.remote_name,
-                f.bytes_total as i64,
-                f.bytes_transferred as i64,
-                f.transferred,
-                f.completed,
-                f.discarded,
-                f.temp_path.as_ref().map(|p| p.as_os_str().as_bytes()),
-                v.and_then(|v| v.size).map(|s| s as i64),
-                v.and_then(|v| v.etag.as_deref()),
-                v.and_then(|v| v.last_modified.as_deref()),
-                false,
-            ])? == 1
-        {
-            written[i] = fp;
-            continue;
-        }
-        written[i] = fp;
-        upsert.execute(params![
+        let row = params![
             &rec.id.0[..],
             i as i64,
             f.remote_name,
@@ -688,7 +667,11 @@ fn save(
             v.and_then(|v| v.etag.as_deref()),
             v.and_then(|v| v.last_modified.as_deref()),
             false, // schema 2: the job's complete_intent says it
-        ])?;
+        ];
+        if written[i] == 0 || update.execute(row)? != 1 {
+            upsert.execute(row)?;
+        }
+        written[i] = fp;
     }
     Ok(())
 }
