@@ -407,7 +407,16 @@ impl Persist {
                         }
                     }
                     if let Ok(Some(db)) = self.store.load(&id) {
-                        let leftovers = merge(&mut job.lock(), db);
+                        let mut rt = job.lock();
+                        // The revisions were read before the load: a write of this process in
+                        // between (an API call, a flush) may have made the store equal to
+                        // ours. Merging that would replace engine-side changes not yet
+                        // written (finished files, recovered renames) with the older rows.
+                        if db.rev == rt.rev && db.progress_rev == rt.progress_rev {
+                            continue;
+                        }
+                        let leftovers = merge(&mut rt, db);
+                        drop(rt);
                         job.notify();
                         // A Resume made elsewhere must start here if this process transfers.
                         manager.engine().wake();
