@@ -535,15 +535,25 @@ impl Persist {
 pub fn merge(rt: &mut Runtime, db: StoredJob) -> Vec<PathBuf> {
     let theirs_changed_state = db.rec.state != rt.saved_state;
     let mut rec = db.rec;
+    // Engine-side changes of ours not written yet (a file finished after the last write,
+    // renames that recovery finished) are newer than anything the store has for them, unless
+    // the other process ended the job.
+    let unsaved = rt.is_dirty() && !rec.state.is_final();
     for (i, f) in rec.files.iter_mut().enumerate() {
         let Some(ours) = rt.rec.files.get(i) else {
             continue;
         };
-        if f.completed || f.discarded || ours.completed || ours.discarded {
+        if f.completed || f.discarded {
             continue;
         }
-        // Our transfer progress wins only while our own transfer of the job runs.
-        if rt.worker_active
+        if ours.completed || ours.discarded {
+            if unsaved {
+                *f = ours.clone();
+            }
+            continue;
+        }
+        // Our transfer progress wins while our own transfer of the job runs or is not written.
+        if (rt.worker_active || unsaved)
             && (ours.transferred
                 || ours.bytes_transferred >= f.bytes_transferred
                 || ours.temp_path != f.temp_path)
