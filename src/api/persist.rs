@@ -626,3 +626,90 @@ pub fn finish_ended(job: &Arc<Job>, leftovers: Vec<PathBuf>) {
 pub fn mark_unsaved(rt: &mut Runtime) {
     rt.saved_gen = rt.dirty_gen.wrapping_sub(1);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::job::FileRecord;
+    use crate::model::url::parse_remote;
+    use crate::model::{JobRecord, JobType};
+
+    fn job_with_files(n: usize) -> JobRecord {
+        let mut rec = JobRecord::new(Guid([3; 16]), JobType::Download, "j".into(), 1);
+        for i in 0..n {
+            let url = format!("http://127.0.0.1/{i}");
+            let mut f = FileRecord::new(
+                url.clone(),
+                parse_remote(&url).unwrap(),
+                format!("/tmp/m{i}").into(),
+            );
+            f.temp_path = Some(format!("/tmp/.bgcopy-m{i}.tmp").into());
+            rec.files.push(f);
+        }
+        rec.state = JobState::Transferring;
+        rec
+    }
+
+    /// Ours: the last file finished and the job TRANSFERRED, not written yet, no transfer
+    /// running. The store (changed meanwhile by another process) still has the file
+    /// unfinished.
+    fn unsaved_finish() -> (Arc<Job>, StoredJob) {
+        let stored = job_with_files(2);
+        let job = Job::new(stored.clone());
+        {
+            let mut rt = job.lock();
+            rt.rev = 4;
+            rt.saved_state = JobState::Transferring;
+            rt.file_transferred(1);
+            rt.rec.files[1].bytes_transferred = 10;
+            rt.rec.state = JobState::Transferred;
+            rt.mark_dirty();
+        }
+        let mut theirs = stored;
+        theirs.description = "changed elsewhere".into();
+        let db = StoredJob {
+            rec: theirs,
+            rev: 5,
+            progress_rev: 0,
+        };
+        (job, db)
+    }
+
+    #[test]
+    fn unsaved_engine_changes_survive_a_merge() {
+        let (job, db) = unsaved_finish();
+        let mut rt = job.lock();
+        merge(&mut rt, db);
+        assert_eq!(rt.rec.description, "changed elsewhere");
+        assert_eq!(rt.rec.state, JobState::Transferred);
+        assert!(
+            rt.rec.files[1].transferred,
+            "the finished file was merged away"
+        );
+        assert_eq!(rt.rec.files[1].bytes_transferred, 10);
+        assert!(rt.is_dirty(), "ours must still be written");
+    }
+
+    #[test]
+    fn a_completion_recovery_made_survives_a_merge() {
+        let (job, db) = unsaved_finish();
+        let mut rt = job.lock();
+        rt.rec.files[0].completed = true;
+        rt.rec.files[0].temp_path = None;
+        merge(&mut rt, db);
+        assert!(rt.rec.files[0].completed);
+        assert_eq!(rt.rec.files[0].temp_path, None);
+    }
+
+    #[test]
+    fn a_job_ended_elsewhere_wins_over_unsaved_changes() {
+        let (job, mut db) = unsaved_finish();
+        db.rec.state = JobState::Cancelled;
+        let mut rt = job.lock();
+        let leftovers = merge(&mut rt, db);
+        assert_eq!(rt.rec.state, JobState::Cancelled);
+        assert!(!rt.rec.files[1].transferred);
+        // Our temp files are left for the caller to delete.
+        assert_eq!(leftovers.len(), 2);
+    }
+}
