@@ -133,11 +133,12 @@ static void multi_file_job(bg_manager m)
     CHECK_OK(bg_job_release(job));
 }
 
-/* While a file transfers, the temp file of the job's next file is made ahead (and only that
- * one): it is recorded at once, empty, and Cancel removes it like any other temp file. */
+/* While a file transfers, the temp files of the job's next AHEAD files are made ahead (and no
+ * more): they are recorded at once, empty, and Cancel removes them like any other temp file.
+ * AHEAD is engine::prepare::AHEAD. */
 static void next_temp_made_ahead(bg_manager m)
 {
-    enum { N = 3 };
+    enum { AHEAD = 8, N = AHEAD + 3 };
     const uint64_t slow = 512 * 1024; /* at 128 KiB/s: about 4 s, far longer than the checks */
     char url[512], locals[N][4200], temps[N][4200];
     bg_job job = new_job(m, "ahead", 0);
@@ -156,23 +157,27 @@ static void next_temp_made_ahead(bg_manager m)
     bg_hresult hr = S_FALSE;
     uint64_t end = now_ms() + 30000;
     while (now_ms() < end) {
-        hr = bg_job_get_file_temp_name(job, 1, temps[1], sizeof temps[1], &needed);
+        hr = bg_job_get_file_temp_name(job, AHEAD, temps[AHEAD], sizeof temps[AHEAD], &needed);
         if (hr == S_OK) break;
         sleep_ms(2);
     }
     CHECK_HR(S_OK, hr);
-    /* File 0 is still on its way: the file after it has its temp file already, empty. */
+    /* File 0 is still on its way: the AHEAD files after it have their temp files, empty. */
     bg_file_progress p0 = file_progress(job, 0);
     CHECK_MSG(p0.bytes_transferred < slow, "file 0 already has %" PRIu64 " bytes", p0.bytes_transferred);
-    CHECK(file_exists(temps[1]));
-    CHECK_EQ_U64(file_size(temps[1]), 0);
-    CHECK_EQ_U64(file_progress(job, 1).bytes_transferred, 0);
-    CHECK_HR(S_FALSE, bg_job_get_file_temp_name(job, 2, temps[2], sizeof temps[2], &needed));
     CHECK_OK(bg_job_get_file_temp_name(job, 0, temps[0], sizeof temps[0], &needed));
-    CHECK(strcmp(temps[0], temps[1]) != 0);
+    for (int i = 1; i <= AHEAD; i++) {
+        CHECK_OK(bg_job_get_file_temp_name(job, (uint32_t)i, temps[i], sizeof temps[i], &needed));
+        CHECK_MSG(file_exists(temps[i]), "file %d: %s", i, temps[i]);
+        CHECK_EQ_U64(file_size(temps[i]), 0);
+        CHECK_EQ_U64(file_progress(job, (uint32_t)i).bytes_transferred, 0);
+        CHECK(strcmp(temps[i - 1], temps[i]) != 0);
+    }
+    for (int i = AHEAD + 1; i < N; i++)
+        CHECK_HR(S_FALSE, bg_job_get_file_temp_name(job, (uint32_t)i, temps[i], sizeof temps[i], &needed));
     CHECK_OK(bg_job_cancel(job));
     CHECK_EQ_INT(job_state(job), BG_JOB_STATE_CANCELLED);
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i <= AHEAD; i++) {
         CHECK_MSG(!file_exists(temps[i]), "%s left behind", temps[i]);
         CHECK(!file_exists(locals[i]));
     }

@@ -4,6 +4,7 @@
 //! stall timeout fails with a transient `BG_E_TIMEOUT` instead of hanging.
 
 use super::job::{Job, RunControl};
+use super::prepare;
 use super::runner::{self, FileOutcome};
 use super::Engine;
 use crate::ffi::boundary;
@@ -389,8 +390,17 @@ fn start(
     });
     let (file, offset) = match opened {
         Ok(Some(opened)) => {
-            // While this file transfers, the next one's temp file is made elsewhere.
-            engine.preparer().next(&t.job, &t.run, t.index);
+            // While this file transfers, the next ones' temp files are made elsewhere: asked
+            // for in batches, so the preparing thread is woken once per few files.
+            let ask = {
+                let mut rt = t.job.lock();
+                let ask = !rt.prepare_asked && rt.prepared.len() <= prepare::REFILL_AT;
+                rt.prepare_asked |= ask;
+                ask
+            };
+            if ask {
+                engine.preparer().next(&t.job, &t.run, t.index);
+            }
             opened
         }
         Ok(None) => return runner::finished(engine, &t.job, &t.run, t.index, FileOutcome::Stopped),

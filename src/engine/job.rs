@@ -57,9 +57,11 @@ pub struct Runtime {
     pub no_progress_since: Option<Instant>,
     /// Restarts from zero of the current file in a row (a server that keeps changing).
     pub restarts: u32,
-    /// The open temp file the preparing thread made for file `.0` (see `engine::prepare`),
-    /// until the transfer takes it; dropped when the run ends.
-    pub prepared: Option<(usize, std::fs::File)>,
+    /// Open temp files the preparing thread made ahead, by file index in ascending order (see
+    /// `engine::prepare`), until the transfer takes them; dropped when the run ends.
+    pub prepared: std::collections::VecDeque<(usize, std::fs::File)>,
+    /// A request to the preparing thread is on its way (so the HTTP thread asks once).
+    pub prepare_asked: bool,
     /// Every file before this one is transferred or discarded (where the run looks for its
     /// next file; reset when a run starts or the files change under it).
     pub next_file: usize,
@@ -195,7 +197,8 @@ impl Job {
                 no_progress_since: None,
                 restarts: 0,
                 next_file: 0,
-                prepared: None,
+                prepared: std::collections::VecDeque::new(),
+                prepare_asked: false,
                 rev: 0,
                 progress_rev: 0,
                 written: Vec::new(),

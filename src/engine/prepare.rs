@@ -1,13 +1,15 @@
 //! Creates temp files ahead of the HTTP thread. Creating a file is the most expensive
 //! file-system call of a small download (an inode, a directory entry), and the HTTP thread is
 //! the one every transfer waits for; so while it receives one file of a job, this thread
-//! creates the temp file of the job's next file and hands it over open.
+//! creates the temp files of the job's next [`AHEAD`] files and hands them over open. The HTTP
+//! thread asks again only when [`REFILL_AT`] or fewer are left, so this thread wakes once per
+//! few files rather than once per file (each wake-up costs both threads a context switch).
 //!
 //! A prepared temp file is recorded in the file's record (`temp_path`) at once, like one the
 //! HTTP thread creates itself, so Cancel, Complete and a crash treat both the same way. The open
 //! descriptor waits in `Runtime::prepared` until the HTTP thread takes it; a run that ends drops
-//! it (the file stays, and the next run reopens it). Failures are ignored here: the HTTP thread
-//! then creates the file itself and reports the error with the file.
+//! it (the file stays, empty, and the next run reopens it). Failures are ignored here: the HTTP
+//! thread then creates the file itself and reports the error with the file.
 
 use super::job::{Job, RunControl, Runtime};
 use crate::fsx;
@@ -16,8 +18,13 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+/// Temp files made ahead per running job, at most.
+pub(super) const AHEAD: usize = 8;
+/// The HTTP thread asks for more when this many or fewer are left.
+pub(super) const REFILL_AT: usize = AHEAD / 2;
+
 enum Msg {
-    /// Prepare the first file after `after` that still needs its bytes.
+    /// Prepare temp files for the files after `after` that still need one, up to [`AHEAD`].
     Next {
         job: Arc<Job>,
         run: Arc<RunControl>,
@@ -47,7 +54,7 @@ impl Preparer {
         })
     }
 
-    /// Asks for the temp file of the job's next file after `after` (non-blocking).
+    /// Asks for temp files of the job's next files after `after` (non-blocking).
     pub fn next(&self, job: &Arc<Job>, run: &Arc<RunControl>, after: usize) {
         let _ = self.tx.lock().send(Msg::Next {
             job: job.clone(),
@@ -86,27 +93,34 @@ fn current(rt: &Runtime, run: &RunControl) -> bool {
 }
 
 fn prepare(job: &Arc<Job>, run: &RunControl, after: usize) {
+    job.lock().prepare_asked = false;
+    while prepare_one(job, run, after) {}
+}
+
+/// Makes the temp file of the next file after `after` (and after those made already) that
+/// needs one. Returns whether to go on.
+fn prepare_one(job: &Arc<Job>, run: &RunControl, after: usize) -> bool {
     let (index, local) = {
         let rt = job.lock();
-        if !current(&rt, run) || rt.prepared.is_some() {
-            return;
+        if !current(&rt, run) || rt.prepared.len() >= AHEAD {
+            return false;
         }
-        let next = rt
-            .rec
-            .files
-            .iter()
-            .enumerate()
-            .skip(after + 1)
-            .find(|(_, f)| !f.transferred && !f.discarded);
+        let from = rt.prepared.back().map_or(after, |(i, _)| *i).max(after) + 1;
+        // A file with a temp file already (bytes of an earlier run) is reopened by the HTTP
+        // thread; so is one copied from a local path: neither needs one made here.
+        let next = rt.rec.files.iter().enumerate().skip(from).find(|(_, f)| {
+            !f.transferred
+                && !f.discarded
+                && f.temp_path.is_none()
+                && matches!(f.remote, Remote::Http(_))
+        });
         match next {
-            Some((i, f)) if f.temp_path.is_none() && matches!(f.remote, Remote::Http(_)) => {
-                (i, f.local_name.clone())
-            }
-            _ => return,
+            Some((i, f)) => (i, f.local_name.clone()),
+            None => return false,
         }
     };
     let Ok((file, path)) = fsx::create_temp(&local, &fsx::temp_tag(&job.id)) else {
-        return;
+        return false;
     };
     let mut rt = job.lock();
     // Recorded only while the run that asked still runs and nobody made a temp file meanwhile
@@ -117,11 +131,12 @@ fn prepare(job: &Arc<Job>, run: &RunControl, after: usize) {
         drop(rt);
         drop(file);
         let _ = fsx::remove_temp(&path);
-        return;
+        return false;
     }
     let f = &mut rt.rec.files[index];
     f.temp_path = Some(path);
     f.bytes_transferred = 0;
-    rt.prepared = Some((index, file));
+    rt.prepared.push_back((index, file));
     rt.mark_dirty();
+    true
 }

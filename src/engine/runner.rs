@@ -130,7 +130,8 @@ fn leave(engine: &Arc<Engine>, job: &Arc<Job>, run: &Arc<RunControl>) {
     {
         let mut rt = job.lock();
         rt.worker_active = false;
-        rt.prepared = None;
+        rt.prepared.clear();
+        rt.prepare_asked = false;
         rt.run_started = None;
         rt.last_ran = Some(std::time::Instant::now());
         if rt.run.as_ref().is_some_and(|r| Arc::ptr_eq(r, run)) {
@@ -344,8 +345,12 @@ pub(super) fn open_temp(
         if run.stopped() {
             return Ok(None);
         }
-        let prepared = match rt.prepared.take() {
-            Some((i, file)) if i == index => Some(file),
+        // Files run in index order: what was made for a file before this one is not needed.
+        while rt.prepared.front().is_some_and(|(i, _)| *i < index) {
+            rt.prepared.pop_front();
+        }
+        let prepared = match rt.prepared.front() {
+            Some((i, _)) if *i == index => rt.prepared.pop_front().map(|(_, file)| file),
             _ => None,
         };
         let f = &mut rt.rec.files[index];
@@ -380,14 +385,9 @@ pub(super) fn open_temp(
                 let mut rt = job.lock();
                 // The preparing thread may have made one for this file meanwhile: ours is the
                 // one written, so theirs goes (its descriptor and its file).
-                let theirs = match rt.prepared.take() {
-                    Some((i, f)) if i == index => Some(f),
-                    other => {
-                        rt.prepared = other;
-                        None
-                    }
-                };
-                drop(theirs);
+                if let Some(at) = rt.prepared.iter().position(|(i, _)| *i == index) {
+                    rt.prepared.remove(at);
+                }
                 let f = &mut rt.rec.files[index];
                 let other = f.temp_path.replace(path.clone()).filter(|p| *p != path);
                 f.bytes_transferred = 0;
