@@ -167,7 +167,8 @@ pub unsafe extern "C" fn bg_job_get_file_local_name(
 
 /// Copies the path of the temp file of file `index` (BITS' File3::GetTemporaryName): a hidden
 /// file beside the destination, created when the file's transfer starts (over HTTP(S), while
-/// the job's previous file transfers: one file ahead) and removed by Complete or Cancel.
+/// earlier files of the job transfer: up to 8 files ahead, empty until their turn) and removed
+/// by Complete or Cancel.
 ///
 /// Thread-safe. Returns S_OK; S_FALSE and an empty string when the file has no temp file now;
 /// otherwise as bg_job_get_file_remote_name.
