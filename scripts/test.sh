@@ -4,7 +4,8 @@
 #   1. scripts/deps.sh                 missing tools (installs them when root)
 #   2. header checks                   include/bgcopy.h and include/bgcopy_cffi.h are what the
 #                                      pinned cbindgen makes from src/ffi; every item documented
-#   3. cargo test                      the Rust tests, with the test-hooks feature
+#   3. cargo fmt --check, cargo clippy  formatting and lints (-D warnings), when installed
+#      cargo test                      the Rust tests, with the test-hooks feature
 #   4. cmake + ctest                   C tests, header as C/C++, cffi, valgrind, install consumers
 #   5. bindings/test.sh                pytest (Python package) and go test -race (Go module)
 #
@@ -39,6 +40,19 @@ python3 scripts/check_header_docs.py include/bgcopy.h
 echo "every item in include/bgcopy.h has a doc comment"
 
 failed=()
+
+stage "lint: cargo fmt --check, cargo clippy -D warnings"
+if cargo fmt --version >/dev/null 2>&1; then
+    cargo fmt --all -- --check || failed+=("cargo fmt")
+else
+    echo "rustfmt is not installed (rustup component add rustfmt): format check skipped"
+fi
+if cargo clippy --version >/dev/null 2>&1; then
+    cargo clippy --workspace --all-targets --features bgcopy/test-hooks -j"$jobs" -- -D warnings ||
+        failed+=("cargo clippy")
+else
+    echo "clippy is not installed (rustup component add clippy): lint skipped"
+fi
 
 stage "cargo test --workspace --features bgcopy/test-hooks"
 if ! cargo test --workspace --features bgcopy/test-hooks; then

@@ -247,8 +247,8 @@ fn run(engine: Weak<Engine>, mut multi: Multi, rx: Receiver<Cmd>) {
             start(&strong, &multi, &mut slots, &mut pool, t);
         }
         let stall = Duration::from_millis(strong.options().stall_timeout_ms.max(1));
-        for token in 0..slots.len() {
-            let Some(a) = &slots[token] else { continue };
+        for slot in slots.iter_mut() {
+            let Some(a) = slot.as_ref() else { continue };
             let outcome = if shutdown || a.run.stopped() {
                 Some(None)
             } else if !a.handle.get_ref().paused()
@@ -273,7 +273,7 @@ fn run(engine: Weak<Engine>, mut multi: Multi, rx: Receiver<Cmd>) {
                 None
             };
             if let Some(failure) = outcome {
-                let a = slots[token].take().expect("slot checked above");
+                let a = slot.take().expect("slot checked above");
                 if let Ok(mut easy) = multi.remove2(a.handle) {
                     easy.get_mut().clear(); // closes the temp file
                     recycle(&mut pool, easy);
@@ -431,6 +431,7 @@ fn start(
             );
             easy.get_mut().clear();
             return fail(TransferError::new(
+                #[allow(clippy::unnecessary_cast)] // CURLcode is not u32 on every platform
                 crate::model::retry::curl_code(e.code() as u32),
                 format!("{} ({})", e.description(), http::redact(&t.url)),
             ));

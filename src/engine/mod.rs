@@ -107,6 +107,9 @@ impl Default for Options {
     }
 }
 
+/// The hook told about every engine-side change of a job (see [`Engine::set_touch`]).
+pub type TouchHook = Box<dyn Fn(&Arc<Job>) + Send + Sync>;
+
 struct Sched {
     /// Jobs the scheduler knows, in the order they were created (FIFO within a priority).
     jobs: Vec<Arc<Job>>,
@@ -127,7 +130,7 @@ pub struct Engine {
     thread: Mutex<Option<JoinHandle<()>>>,
     /// Called (with no lock held by the caller's job) after every engine-side change of a job,
     /// so the manager can persist it.
-    touch: once_cell::sync::OnceCell<Box<dyn Fn(&Arc<Job>) + Send + Sync>>,
+    touch: once_cell::sync::OnceCell<TouchHook>,
     /// Whether this engine may start transfers (it holds the state directory's engine lease).
     lease: std::sync::atomic::AtomicBool,
     /// Bandwidth limits of the HTTP transfers.
@@ -195,7 +198,7 @@ impl Engine {
     }
 
     /// Sets the hook told about every engine-side change of a job (once).
-    pub fn set_touch(&self, touch: Box<dyn Fn(&Arc<Job>) + Send + Sync>) {
+    pub fn set_touch(&self, touch: TouchHook) {
         let _ = self.touch.set(touch);
     }
 

@@ -147,16 +147,15 @@ pub unsafe extern "C" fn bg_job_set_callbacks(
     boundary::call(|| {
         let j = handles::job(job)?;
         // SAFETY: NULL checked; otherwise a valid struct per the contract.
-        let listener: Option<Arc<CListener>> = match unsafe { callbacks.as_ref() } {
-            None => None,
-            Some(fns) => Some(Arc::new(CListener {
+        let listener: Option<Arc<CListener>> = unsafe { callbacks.as_ref() }.map(|fns| {
+            Arc::new(CListener {
                 fns: *fns,
                 user_data: user_data as usize,
                 free: parking_lot::Mutex::new(user_data_free),
                 handle: job,
                 manager: Arc::downgrade(&j.manager),
-            })),
-        };
+            })
+        });
         if let Err(e) = j.set_listener(listener.clone().map(|l| l as Arc<dyn Listener>)) {
             // Nothing was taken: the caller keeps its user data.
             if let Some(l) = &listener {

@@ -71,12 +71,16 @@ pub struct Request {
     pub connect_timeout_ms: u64,
 }
 
+/// A parsed `Content-Range`: the byte range (`None` for `bytes */total`) and the total (`None`
+/// for `*`).
+type ContentRange = (Option<(u64, u64)>, Option<u64>);
+
 #[derive(Default, Debug)]
 struct Head {
     status: u32,
     content_length: Option<u64>,
     /// `Content-Range: bytes a-b/total` (`total` None for `*`), or `bytes */total` as (None).
-    content_range: Option<(Option<(u64, u64)>, Option<u64>)>,
+    content_range: Option<ContentRange>,
     etag: Option<String>,
     last_modified: Option<String>,
     retry_after: Option<String>,
@@ -251,6 +255,7 @@ impl Download {
                     .map(|d| format!(": {d}"))
                     .unwrap_or_default();
                 Outcome::Failed(TransferError::new(
+                    #[allow(clippy::unnecessary_cast)] // CURLcode is not u32 on every platform
                     retry::curl_code(e.code() as u32),
                     format!("{}{extra} ({})", e.description(), redact(&self.url)),
                 ))
@@ -385,7 +390,7 @@ fn trim_ascii(bytes: &[u8]) -> &[u8] {
 }
 
 /// Parses `bytes a-b/total`, `bytes a-b/*` and `bytes */total`.
-fn parse_content_range(value: &str) -> Option<(Option<(u64, u64)>, Option<u64>)> {
+fn parse_content_range(value: &str) -> Option<ContentRange> {
     let rest = value.strip_prefix("bytes")?.trim_start();
     let (range, total) = rest.split_once('/')?;
     let total = if total.trim() == "*" {
