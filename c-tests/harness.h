@@ -332,24 +332,19 @@ static HARNESS_UNUSED int write_file(const char *path, const void *data, size_t 
     return close(fd);
 }
 
-/* Reads a whole file into a malloc'd buffer (with a NUL after the data, not counted in
- * *out_len). Returns NULL on failure. The caller frees. out_len may be NULL. */
-static HARNESS_UNUSED char *read_file(const char *path, size_t *out_len)
+/* Reads `fd` (a file or a socket) to its end into a malloc'd buffer, with a NUL after the data
+ * (not counted in *out_len). Returns NULL on a read error or when out of memory. The caller
+ * frees the buffer and closes fd. out_len may be NULL. */
+static HARNESS_UNUSED char *read_fd_all(int fd, size_t *out_len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return NULL;
-    size_t cap = 65536, len = 0;
+    size_t cap = 16384, len = 0;
     char *buf = (char *)malloc(cap + 1);
-    if (buf == NULL) {
-        close(fd);
-        return NULL;
-    }
+    if (buf == NULL) return NULL;
     for (;;) {
         if (len == cap) {
             char *nb = (char *)realloc(buf, cap * 2 + 1);
             if (nb == NULL) {
                 free(buf);
-                close(fd);
                 return NULL;
             }
             buf = nb;
@@ -359,15 +354,24 @@ static HARNESS_UNUSED char *read_file(const char *path, size_t *out_len)
         if (r < 0) {
             if (errno == EINTR) continue;
             free(buf);
-            close(fd);
             return NULL;
         }
         if (r == 0) break;
         len += (size_t)r;
     }
-    close(fd);
     buf[len] = '\0';
     if (out_len) *out_len = len;
+    return buf;
+}
+
+/* Reads a whole file into a malloc'd buffer (with a NUL after the data, not counted in
+ * *out_len). Returns NULL on failure. The caller frees. out_len may be NULL. */
+static HARNESS_UNUSED char *read_file(const char *path, size_t *out_len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return NULL;
+    char *buf = read_fd_all(fd, out_len);
+    close(fd);
     return buf;
 }
 

@@ -14,12 +14,14 @@
  *   repeat(unit, count)                 a malloc'd string of count copies of unit
  *
  * Part 2, unless JOB_HELPERS_BASIC_ONLY is defined before the include: the scaffolding of the
- * single-process job tests (test_cancel.c, test_complete.c, test_files.c, test_lifecycle.c).
- * A test with its own watchdog, WAIT_MS or MIB (persist_helpers.h, http/http_helpers.h,
- * test_matrix.c, ...) defines JOB_HELPERS_BASIC_ONLY.
+ * single-process job tests (test_cancel.c, test_complete.c, test_files.c, test_lifecycle.c,
+ * test_callbacks.c, test_wait.c). A test with its own watchdog or MIB (persist_helpers.h,
+ * http/http_helpers.h, test_matrix.c, ...) defines JOB_HELPERS_BASIC_ONLY.
  *   MIB, WAIT_MS                        1 MiB; the bound of every wait (10 s unless the test
- *                                       defines WAIT_MS first)
- *   section(name), on_alarm()           names the running part and arms a 90 s alarm; main()
+ *                                       defines WAIT_MS first, e.g. as a variable scaled up
+ *                                       under valgrind)
+ *   section(name), on_alarm()           names the running part and arms a WATCHDOG_S alarm
+ *                                       (90 s unless the test defines WATCHDOG_S first); main()
  *                                       installs on_alarm for SIGALRM, which names the part
  *                                       that hung
  *   WAIT_STATE(job, st), CHECK_STATE()  bg_job_wait / bg_job_get_state, then the state checked
@@ -156,6 +158,9 @@ static HARNESS_UNUSED char *repeat(const char *unit, size_t count)
 #ifndef WAIT_MS
 #define WAIT_MS 10000u
 #endif
+#ifndef WATCHDOG_S
+#define WATCHDOG_S 90
+#endif
 
 static const char *volatile g_section HARNESS_UNUSED = "start";
 
@@ -164,7 +169,8 @@ static HARNESS_UNUSED void on_alarm(int sig)
     (void)sig;
     char msg[512];
     int n = snprintf(msg, sizeof msg,
-                     "\nwatchdog: the test is stuck (a call never returned) in section: %s\n"
+                     "\nwatchdog: the test is stuck (a call or callback never returned) in "
+                     "section: %s\n"
                      "%d passed, %d failed (+1: the hang)\n",
                      g_section, harness_passed_, harness_failed_);
     if (n > 0 && write(2, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1) < 0) {
@@ -178,7 +184,7 @@ static HARNESS_UNUSED void section(const char *name)
     g_section = name;
     printf("== %s\n", name);
     fflush(stdout);
-    alarm(90);
+    alarm(WATCHDOG_S);
 }
 
 /* Waits (bg_job_wait) until the job settles and checks the state it settled in. */

@@ -34,6 +34,7 @@
  * their own. */
 #define JOB_HELPERS_BASIC_ONLY
 #include "job_helpers.h"
+#include "net_helpers.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -119,55 +120,7 @@ ts_url(char *buf, size_t cap, const char *fmt, ...)
  * and the status, or NULL. */
 static HARNESS_UNUSED char *ts_get(const char *target, int *out_status)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return NULL;
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)ts_port());
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-        close(fd);
-        return NULL;
-    }
-    char req[2048];
-    int n = snprintf(req, sizeof req,
-                     "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", target);
-    if (n < 0 || (size_t)n >= sizeof req || send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
-        close(fd);
-        return NULL;
-    }
-    size_t cap = 16384, len = 0;
-    char *buf = (char *)malloc(cap + 1);
-    for (;;) {
-        if (buf == NULL) break;
-        if (len == cap) {
-            char *nb = (char *)realloc(buf, cap * 2 + 1);
-            if (nb == NULL) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        ssize_t r = recv(fd, buf + len, cap - len, 0);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        len += (size_t)r;
-    }
-    close(fd);
-    if (buf == NULL) return NULL;
-    buf[len] = '\0';
-    char *sep = strstr(buf, "\r\n\r\n");
-    int status = 0;
-    if (sep == NULL || sscanf(buf, "HTTP/1.%*d %d", &status) != 1) {
-        free(buf);
-        return NULL;
-    }
-    memmove(buf, sep + 4, strlen(sep + 4) + 1);
-    if (out_status) *out_status = status;
-    return buf;
+    return http_get_raw(ts_port(), target, out_status, NULL);
 }
 
 #define TS_MAX_RANGES 64

@@ -29,50 +29,17 @@
  * Run it under valgrind (BGCOPY_UNDER_VALGRIND=1 scales the waits up) to check that
  * user_data is never used after its free and that nothing leaks.
  */
-#include "harness.h"
-
-#include <dirent.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 
-#define KIB ((uint64_t)1024)
-
+/* Waits and the watchdog scale up under valgrind (main() sets both). */
 static uint32_t g_wait_ms = 10000;
 static int g_valgrind;
+#define WAIT_MS g_wait_ms
+#define WATCHDOG_S (g_valgrind ? 900 : 120)
+#include "job_helpers.h"
 
-/* ---- sections and a watchdog ------------------------------------------------------------ */
-
-static const char *volatile g_section = "start";
-
-static void on_alarm(int sig)
-{
-    (void)sig;
-    char msg[512];
-    int n = snprintf(msg, sizeof msg,
-                     "\nwatchdog: the test is stuck (a call or callback never returned) in "
-                     "section: %s\n%d passed, %d failed (+1: the hang)\n",
-                     g_section, harness_passed_, harness_failed_);
-    if (n > 0 && write(2, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1) < 0) {
-    }
-    _exit(3);
-}
-
-static void section(const char *name)
-{
-    g_section = name;
-    printf("== %s\n", name);
-    fflush(stdout);
-    alarm(g_valgrind ? 900 : 120);
-}
-
-/* Wall-clock milliseconds (the clock of bg_job_times). */
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#define KIB ((uint64_t)1024)
 
 /* Spins until the wall clock is past the job's modification time, so that the next change
  * stamps a new modification time (JobModification reports changes of it). */
@@ -379,7 +346,6 @@ static void detach(bg_job job, rec *r)
 
 /* ---- jobs with local sources ------------------------------------------------------------- */
 
-static char g_root[1024];
 static int g_dir_seq;
 
 #define MAX_FILES 8
@@ -437,49 +403,6 @@ static void add_one_file(bg_job job, files *fs)
 }
 
 /* Number of bgcopy temp files (.bgcopy-*.tmp) in dir, or -1. */
-static int count_temps(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d == NULL) return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        size_t len = strlen(e->d_name);
-        if (len >= 12 && strncmp(e->d_name, ".bgcopy-", 8) == 0 &&
-            strcmp(e->d_name + len - 4, ".tmp") == 0)
-            n++;
-    }
-    closedir(d);
-    return n;
-}
-
-#define WAIT_SETTLED(job, expected)                                                   \
-    do {                                                                              \
-        bg_job_state st_ = -1;                                                        \
-        CHECK_OK(bg_job_wait((job), g_wait_ms, &st_));                                \
-        CHECK_EQ_INT(st_, (expected));                                                \
-    } while (0)
-
-#define CHECK_STATE(job, expected)                                                    \
-    do {                                                                              \
-        bg_job_state st_ = -1;                                                        \
-        CHECK_OK(bg_job_get_state((job), &st_));                                      \
-        CHECK_EQ_INT(st_, (expected));                                                \
-    } while (0)
-
-/* Polls (1 ms steps, bounded) until file `index` reports exactly `want` bytes. */
-static int wait_file_bytes(bg_job job, uint32_t index, uint64_t want)
-{
-    uint64_t deadline = now_ms() + g_wait_ms;
-    for (;;) {
-        bg_file_progress fp;
-        if (bg_job_get_file_progress(job, index, &fp) == S_OK && fp.bytes_transferred == want)
-            return 1;
-        if (now_ms() > deadline) return 0;
-        sleep_ms(1);
-    }
-}
-
 /* Every recorded event got `job` as its handle, and the handle worked inside the callback. */
 static void check_handles(rec *r, bg_job job)
 {
@@ -590,7 +513,7 @@ static void test_set_get(void)
     section("set on ended jobs");
     rec *r4 = rec_new(), *r5 = rec_new();
     CHECK_OK(bg_job_resume(job));
-    WAIT_SETTLED(job, BG_JOB_STATE_TRANSFERRED);
+    WAIT_STATE(job, BG_JOB_STATE_TRANSFERRED);
     CHECK_OK(bg_job_complete(job));
     CHECK_HR(BG_E_INVALID_STATE, bg_job_set_callbacks(job, &k_all, r4, rec_free));
     CHECK_HR(BG_E_INVALID_STATE, bg_job_set_callbacks(job, NULL, NULL, NULL));
@@ -656,7 +579,7 @@ static void flag_case_transferred(bg_manager m, int flags)
      * a bug checked on its own in test_modification_same_ms.) */
     next_modification_ms(job);
     CHECK_OK(bg_job_resume(job));
-    WAIT_SETTLED(job, BG_JOB_STATE_TRANSFERRED);
+    WAIT_STATE(job, BG_JOB_STATE_TRANSFERRED);
     bg_job_state st;
     if (want_t) {
         /* The JobTransferred callback is the later event every other one precedes. Locking
@@ -727,7 +650,7 @@ static void flag_case_error(bg_manager m, int flags)
      * a bug checked on its own in test_modification_same_ms.) */
     next_modification_ms(job);
     CHECK_OK(bg_job_resume(job));
-    WAIT_SETTLED(job, BG_JOB_STATE_ERROR);
+    WAIT_STATE(job, BG_JOB_STATE_ERROR);
     bg_job_error err;
     memset(&err, 0, sizeof err);
     CHECK_OK(bg_job_get_error(job, &err, NULL, 0, NULL));
@@ -813,7 +736,7 @@ static void test_once(void)
     CHECK_STATE(job, BG_JOB_STATE_SUSPENDED);
     CHECK_OK(bg_test_release_hold(job));
     CHECK_OK(bg_job_resume(job));
-    WAIT_SETTLED(job, BG_JOB_STATE_TRANSFERRED);
+    WAIT_STATE(job, BG_JOB_STATE_TRANSFERRED);
     WAIT_COUNT(r, EV_T, 1);
     CHECK_STR(seq_str(r, 1), "F0 F1 F2 F3 F4 T");
 
@@ -821,7 +744,7 @@ static void test_once(void)
      * JobTransferred for the second transition. */
     add_one_file(job, &fs);
     CHECK_OK(bg_job_resume(job));
-    WAIT_SETTLED(job, BG_JOB_STATE_TRANSFERRED);
+    WAIT_STATE(job, BG_JOB_STATE_TRANSFERRED);
     WAIT_COUNT(r, EV_T, 2);
     CHECK_STR(seq_str(r, 1), "F0 F1 F2 F3 F4 T F5 T");
     check_file_events(r, &fs);
@@ -842,7 +765,7 @@ static void test_once(void)
     r = rec_new();
     CHECK_OK(bg_job_set_callbacks(job, &k_all, r, rec_free)); /* default flags */
     CHECK_OK(bg_job_resume(job));
-    WAIT_SETTLED(job, BG_JOB_STATE_ERROR);
+    WAIT_STATE(job, BG_JOB_STATE_ERROR);
     WAIT_COUNT(r, EV_E, 1);
     /* Changes while in ERROR are no new transition. */
     CHECK_OK(bg_job_set_description(job, "still in error"));
@@ -855,7 +778,7 @@ static void test_once(void)
     /* Now the source appears: TRANSFERRED, and no further JobError. */
     REQUIRE(make_pattern_file(fs.src[1], fs.size[1], 501) == 0);
     CHECK_OK(bg_job_resume(job));
-    WAIT_SETTLED(job, BG_JOB_STATE_TRANSFERRED);
+    WAIT_STATE(job, BG_JOB_STATE_TRANSFERRED);
     WAIT_COUNT(r, EV_T, 1);
     CHECK_STR(seq_str(r, 1), "E E E T");
     CHECK_OK(bg_job_complete(job));
@@ -903,7 +826,7 @@ static void test_modification(void)
      * without the flags neither JobTransferred nor FileTransferred. */
     next_modification_ms(job); /* see flag_case_transferred */
     CHECK_OK(bg_job_resume(job));
-    WAIT_SETTLED(job, BG_JOB_STATE_TRANSFERRED);
+    WAIT_STATE(job, BG_JOB_STATE_TRANSFERRED);
     WAIT_COUNT(r, EV_M, 5);
     CHECK_OK(bg_job_set_notify_flags(job, BG_NOTIFY_JOB_MODIFICATION)); /* see flags tests */
     detach(job, r);
@@ -922,7 +845,7 @@ static void test_modification(void)
     r = rec_new();
     CHECK_OK(bg_job_set_callbacks(job, &k_all, r, rec_free));
     CHECK_OK(bg_job_resume(job));
-    WAIT_SETTLED(job, BG_JOB_STATE_TRANSFERRED);
+    WAIT_STATE(job, BG_JOB_STATE_TRANSFERRED);
     WAIT_COUNT(r, EV_T, 1);
     bg_job_state st;
     CHECK_OK(bg_job_get_state(job, &st)); /* the notification pass of T has finished */
@@ -951,7 +874,7 @@ static void test_modification(void)
         CHECK_OK(bg_job_set_description(job, text));
     }
     CHECK_OK(bg_job_resume(job));
-    WAIT_SETTLED(job, BG_JOB_STATE_TRANSFERRED);
+    WAIT_STATE(job, BG_JOB_STATE_TRANSFERRED);
     WAIT_COUNT(r, EV_T, 1);
     CHECK_OK(bg_job_get_state(job, &st));
     detach(job, r);
@@ -1132,7 +1055,7 @@ static void test_complete_cancel_in_callback(void)
         CHECK_OK(bg_job_get_file_progress(job, (uint32_t)i, &fp));
         CHECK_EQ_INT(fp.completed, 1);
     }
-    CHECK_EQ_INT(count_temps(fs.dir), 0);
+    CHECK_EQ_INT(count_temps(fs.dir, 1), 0);
     CHECK_OK(bg_job_release(job));
 
     section("a JobTransferred callback calls Cancel");
@@ -1146,7 +1069,7 @@ static void test_complete_cancel_in_callback(void)
     CHECK_EQ_INT(r2->hr[2], BG_JOB_STATE_CANCELLED);
     CHECK_STATE(job, BG_JOB_STATE_CANCELLED);
     for (int i = 0; i < fs.n; i++) CHECK(!file_exists(fs.dst[i]));
-    CHECK_EQ_INT(count_temps(fs.dir), 0);
+    CHECK_EQ_INT(count_temps(fs.dir, 1), 0);
     CHECK_OK(bg_job_release(job));
 
     section("a FileTransferred callback calls Complete while the next file is held");
@@ -1157,13 +1080,13 @@ static void test_complete_cancel_in_callback(void)
     CHECK_OK(bg_test_hold(job, 1, 1000));
     CHECK_OK(bg_job_set_callbacks(job, &k_all, r3, rec_free));
     CHECK_OK(bg_job_resume(job));
-    WAIT_SETTLED(job, BG_JOB_STATE_ACKNOWLEDGED);
+    WAIT_STATE(job, BG_JOB_STATE_ACKNOWLEDGED);
     CHECK_MSG(rec_wait_field(r3, &r3->hook_ran, 1), "the FileTransferred hook never ran");
     CHECK_HR(BG_S_PARTIAL_COMPLETE, r3->hr[0]);
     CHECK(check_pattern_file(fs.dst[0], fs.size[0], 500));
     CHECK(!file_exists(fs.dst[1]));
     CHECK(!file_exists(fs.dst[2]));
-    CHECK_EQ_INT(count_temps(fs.dir), 0);
+    CHECK_EQ_INT(count_temps(fs.dir, 1), 0);
     CHECK_OK(bg_job_release(job));
 
     CHECK_OK(bg_manager_close(m));
@@ -1214,7 +1137,7 @@ static void test_release_in_callback(void)
     r->hook = hook_release;
     CHECK_OK(bg_job_set_callbacks(job, &k_all, r, rec_free));
     CHECK_OK(bg_job_resume(job));
-    WAIT_SETTLED(h2, BG_JOB_STATE_TRANSFERRED);
+    WAIT_STATE(h2, BG_JOB_STATE_TRANSFERRED);
     WAIT_COUNT(r, EV_T, 1);
     CHECK_STR(seq_str(r, 1), "F0 F1 F2 T");
     CHECK_OK(r->hr[0]);
@@ -1311,7 +1234,7 @@ static void test_replace_in_callback(void)
     CHECK_EQ_INT(rec_get(r_old, &r_old->free_during_cb), 0);
     CHECK_STR(seq_str(r_new, 1), "");
     CHECK_OK(bg_test_release_hold(job));
-    WAIT_SETTLED(job, BG_JOB_STATE_TRANSFERRED);
+    WAIT_STATE(job, BG_JOB_STATE_TRANSFERRED);
     WAIT_COUNT(r_new, EV_T, 1);
     WAIT_FREED(r_new, 1); /* removed inside its own JobTransferred */
     CHECK_OK(r_new->hr[0]);
@@ -1499,8 +1422,8 @@ static void test_slow_callback(void)
     CHECK_MSG(entered, "FileTransferred(0) of job a never came");
     /* Both jobs transfer to the end while the callback blocks. */
     CHECK_OK(bg_job_resume(b));
-    WAIT_SETTLED(a, BG_JOB_STATE_TRANSFERRED);
-    WAIT_SETTLED(b, BG_JOB_STATE_TRANSFERRED);
+    WAIT_STATE(a, BG_JOB_STATE_TRANSFERRED);
+    WAIT_STATE(b, BG_JOB_STATE_TRANSFERRED);
     for (int i = 0; i < fa.n; i++) {
         bg_file_progress fp;
         CHECK_OK(bg_job_get_file_progress(a, (uint32_t)i, &fp));
@@ -1549,7 +1472,7 @@ static void test_many_jobs(void)
     }
     for (int i = 0; i < MANAGERS * PER; i++) CHECK_OK(bg_job_resume(jobs[i]));
     for (int i = 0; i < MANAGERS * PER; i++) {
-        WAIT_SETTLED(jobs[i], BG_JOB_STATE_TRANSFERRED);
+        WAIT_STATE(jobs[i], BG_JOB_STATE_TRANSFERRED);
         WAIT_COUNT(recs[i], EV_T, 1);
         CHECK_STR(seq_str(recs[i], 1), "F0 F1 F2 F3 T");
         check_handles(recs[i], jobs[i]);
@@ -1604,7 +1527,7 @@ static void test_free_paths(void)
     bg_job j3 = new_job(m, "free3", 1, -1, 4 * KIB, &fs);
     CHECK_OK(bg_job_set_callbacks(j3, &k_all, r3, rec_free));
     CHECK_OK(bg_job_resume(j3));
-    WAIT_SETTLED(j3, BG_JOB_STATE_TRANSFERRED);
+    WAIT_STATE(j3, BG_JOB_STATE_TRANSFERRED);
     CHECK_OK(bg_job_complete(j3));
     bg_job j4 = new_job(m, "free4", 1, -1, 4 * KIB, &fs);
     CHECK_OK(bg_job_set_callbacks(j4, &k_all, r4, rec_free));

@@ -11,46 +11,21 @@
  * Synchronisation: condition variables and bounded polls; no sleep is used as
  * synchronisation (the one sleep is the window of the no-spin CPU measurement).
  */
-#include "harness.h"
-
-#include <pthread.h>
-#include <signal.h>
+#include <stdint.h>
 #include <sys/syscall.h>
 
 #define KIB ((uint64_t)1024)
 #define WAITERS 8
 
+/* Waits and the watchdog scale up under valgrind (main() sets both). */
 static uint32_t g_wait_ms = 10000;
 static int g_valgrind;
-
-/* ---- sections and a watchdog ------------------------------------------------------------ */
-
-static const char *volatile g_section = "start";
-
-static void on_alarm(int sig)
-{
-    (void)sig;
-    char msg[512];
-    int n = snprintf(msg, sizeof msg,
-                     "\nwatchdog: the test is stuck in section: %s\n"
-                     "%d passed, %d failed (+1: the hang)\n",
-                     g_section, harness_passed_, harness_failed_);
-    if (n > 0 && write(2, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1) < 0) {
-    }
-    _exit(3);
-}
-
-static void section(const char *name)
-{
-    g_section = name;
-    printf("== %s\n", name);
-    fflush(stdout);
-    alarm(g_valgrind ? 900 : 120);
-}
+#define WAIT_MS g_wait_ms
+#define WATCHDOG_S (g_valgrind ? 900 : 120)
+#include "job_helpers.h"
 
 /* ---- jobs ---------------------------------------------------------------------------------- */
 
-static char g_root[1024];
 static int g_dir_seq;
 
 /* A job with `n` files of `size` bytes (source `missing` not created; -1: none). */
@@ -81,19 +56,6 @@ static bg_job_state state_of(bg_job job)
     bg_job_state st = -1;
     if (bg_job_get_state(job, &st) != S_OK) return -1;
     return st;
-}
-
-/* Polls (1 ms steps, bounded) until file `index` reports exactly `want` bytes. */
-static int wait_file_bytes(bg_job job, uint32_t index, uint64_t want)
-{
-    uint64_t deadline = now_ms() + g_wait_ms;
-    for (;;) {
-        bg_file_progress fp;
-        if (bg_job_get_file_progress(job, index, &fp) == S_OK && fp.bytes_transferred == want)
-            return 1;
-        if (now_ms() > deadline) return 0;
-        sleep_ms(1);
-    }
 }
 
 /* ---- waiter threads -------------------------------------------------------------------------- */

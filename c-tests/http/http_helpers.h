@@ -17,6 +17,7 @@
  * Contents:
  *   http_port(tls), http_url(buf, cap, tls, fmt, ...)         URLs of the fixture servers
  *   http_get_raw(port, target, &status, &len)                 a tiny HTTP/1.1 GET client
+ *                                                             (../net_helpers.h)
  *   http_stats(path, &st), http_stats_header(&st, name, ...)  /__stats?path= parsed
  *   content_byte(), content_check_file(), content_write_file() the server's content formula
  *   server_verify(file, size, seed, version)                  `bgcopy-testserver verify`
@@ -37,6 +38,7 @@
  * tests' MIB are their own. */
 #define JOB_HELPERS_BASIC_ONLY
 #include "job_helpers.h"
+#include "net_helpers.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -91,87 +93,6 @@ http_url(char *buf, size_t cap, int tls, const char *fmt, ...)
 too_long:
     fprintf(stderr, "http_url: buffer too small\n");
     exit(1);
-}
-
-/* ---- a tiny HTTP client (plain HTTP, for the control paths) ------------------------------ */
-
-static HARNESS_UNUSED int tcp_connect_loopback(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -1;
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-static HARNESS_UNUSED int send_all(int fd, const void *data, size_t len)
-{
-    const char *p = (const char *)data;
-    while (len > 0) {
-        ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
-/* GET `target` from 127.0.0.1:port with Connection: close. Returns the body (malloc'd,
- * NUL-terminated; *out_len its length) and the status in *out_status, or NULL on failure. */
-static HARNESS_UNUSED char *http_get_raw(int port, const char *target, int *out_status,
-                                         size_t *out_len)
-{
-    int fd = tcp_connect_loopback(port);
-    if (fd < 0) return NULL;
-    char req[2048];
-    int n = snprintf(req, sizeof req,
-                     "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n",
-                     target, port);
-    if (n < 0 || (size_t)n >= sizeof req || send_all(fd, req, (size_t)n) != 0) {
-        close(fd);
-        return NULL;
-    }
-    size_t cap = 16384, len = 0;
-    char *buf = (char *)malloc(cap + 1);
-    if (buf == NULL) {
-        close(fd);
-        return NULL;
-    }
-    for (;;) {
-        if (len == cap) {
-            char *nb = (char *)realloc(buf, cap * 2 + 1);
-            if (nb == NULL) break;
-            buf = nb;
-            cap *= 2;
-        }
-        ssize_t r = recv(fd, buf + len, cap - len, 0);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        len += (size_t)r;
-    }
-    close(fd);
-    buf[len] = '\0';
-    char *sep = strstr(buf, "\r\n\r\n");
-    int status = 0;
-    if (sep == NULL || sscanf(buf, "HTTP/1.%*d %d", &status) != 1) {
-        free(buf);
-        return NULL;
-    }
-    size_t body_len = len - (size_t)(sep + 4 - buf);
-    memmove(buf, sep + 4, body_len + 1);
-    if (out_status) *out_status = status;
-    if (out_len) *out_len = body_len;
-    return buf;
 }
 
 /* ---- /__stats ---------------------------------------------------------------------------- */
