@@ -214,6 +214,9 @@ impl Manager {
                 manager.adopt(job);
             }
         }
+        // One wake-up for all of them: a scheduler round per adopted job made opening a store
+        // of n jobs O(n²) (each round scans every job, under the lock adopt needs).
+        manager.engine.wake();
         if let Err(e) = persist.start(Arc::downgrade(&manager)) {
             manager.engine.shutdown();
             return Err(Error::io("starting the sync thread", e));
@@ -224,7 +227,8 @@ impl Manager {
         Ok(manager)
     }
 
-    /// Adds a job read from the store (created by another process, or found at open).
+    /// Adds a job read from the store (created by another process, or found at open). The
+    /// caller wakes the engine (once, after adopting all it has).
     pub(crate) fn adopt(&self, stored: StoredJob) -> Arc<Job> {
         let mut jobs = self.jobs.lock();
         if let Some((_, job)) = jobs.by_id.get(&stored.rec.id) {
@@ -240,7 +244,6 @@ impl Manager {
         jobs.insert(job.clone());
         drop(jobs);
         self.engine.register(job.clone());
-        self.engine.wake();
         job
     }
 
@@ -354,6 +357,7 @@ impl Manager {
                 if let Some(stored) = p.store.load(id)? {
                     if !stored.rec.state.is_final() {
                         self.adopt(stored);
+                        self.engine.wake();
                     }
                 }
             }

@@ -427,6 +427,7 @@ impl Persist {
                     if let Ok(Some(db)) = self.store.load(&id) {
                         if !db.rec.state.is_final() {
                             manager.adopt(db);
+                            manager.engine().wake();
                         }
                     }
                 }
