@@ -4,7 +4,7 @@ use crate::model::job::JobError;
 use crate::model::{Guid, JobRecord, JobState, JobType};
 use crate::notify::{self, Event, Listener};
 use parking_lot::{Condvar, Mutex, MutexGuard};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -124,6 +124,23 @@ impl Runtime {
         self.finished_files.push(index);
     }
 
+    /// The job's [`Sched`] class now.
+    pub fn sched_class(&self) -> Sched {
+        let state = self.rec.state;
+        if state.is_final() {
+            Sched::Ended
+        } else if matches!(
+            state,
+            JobState::Suspended | JobState::Error | JobState::Transferred
+        ) && !self.worker_active
+            && self.run.is_none()
+        {
+            Sched::Idle
+        } else {
+            Sched::Active
+        }
+    }
+
     fn wake_key(&self) -> WakeKey {
         WakeKey {
             state: self.rec.state,
@@ -179,12 +196,29 @@ pub struct Job {
     pub sync_queued: AtomicBool,
     /// The engine that runs the job (set when it is registered).
     engine: once_cell::sync::OnceCell<Weak<crate::engine::Engine>>,
+    /// The job's [`Sched`] class as of its last [`Job::publish`], readable without the lock.
+    sched: AtomicU8,
+}
+
+/// What the scheduler has to do with a job, so that a round can pass over the jobs that need
+/// nothing (most of a large queue is usually SUSPENDED) without locking each of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Sched {
+    /// Nothing: SUSPENDED, ERROR or TRANSFERRED with no transfer (running or ending). Only an
+    /// API call or another process changes that, and either publishes the job and wakes the
+    /// scheduler afterwards.
+    Idle = 0,
+    /// Waiting to start, running, ending a run, or waiting for a retry.
+    Active = 1,
+    /// ACKNOWLEDGED or CANCELLED: the scheduler forgets it.
+    Ended = 2,
 }
 
 impl Job {
     /// Wraps a record.
     pub fn new(rec: JobRecord) -> Arc<Self> {
-        Arc::new(Job {
+        let job = Arc::new(Job {
             id: rec.id,
             job_type: rec.job_type,
             state: Mutex::new(Runtime {
@@ -221,7 +255,22 @@ impl Job {
             changed: Condvar::new(),
             sync_queued: AtomicBool::new(false),
             engine: once_cell::sync::OnceCell::new(),
-        })
+            sched: AtomicU8::new(Sched::Active as u8),
+        });
+        let class = job.lock().sched_class();
+        job.sched.store(class as u8, Ordering::Release);
+        job
+    }
+
+    /// The job's [`Sched`] class as of its last publish: the scheduler skips `Idle` jobs and
+    /// forgets `Ended` ones without taking their locks. A change that makes a job `Active`
+    /// publishes it before it wakes the scheduler, so the next round sees it.
+    pub fn sched(&self) -> Sched {
+        match self.sched.load(Ordering::Acquire) {
+            0 => Sched::Idle,
+            2 => Sched::Ended,
+            _ => Sched::Active,
+        }
     }
 
     /// Locks the job. Never hold this across file I/O, libcurl or a callback.
@@ -254,6 +303,7 @@ impl Job {
     pub fn publish(self: &Arc<Self>) {
         let command = {
             let mut rt = self.lock();
+            self.sched.store(rt.sched_class() as u8, Ordering::Release);
             let key = rt.wake_key();
             if rt.woken != Some(key) {
                 rt.woken = Some(key);

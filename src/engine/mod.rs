@@ -310,12 +310,15 @@ fn scheduler_loop(engine: Weak<Engine>) {
         if sched.shutdown {
             return;
         }
-        sched.jobs.retain(|j| !j.lock().rec.state.is_final());
+        sched.jobs.retain(|j| j.sched() != job::Sched::Ended);
 
         // T13: retry jobs whose delay in TRANSIENT_ERROR is over.
         let now = Instant::now();
         let mut next_retry: Option<Instant> = None;
         for job in &sched.jobs {
+            if job.sched() == job::Sched::Idle {
+                continue;
+            }
             let mut rt = job.lock();
             if rt.rec.state != JobState::TransientError {
                 continue;
@@ -407,6 +410,9 @@ fn plan_round(jobs: &[Arc<Job>], options: Options, now: Instant) -> Plan {
     let mut cands = Vec::new();
     let mut leaving = 0usize;
     for (order, job) in jobs.iter().enumerate() {
+        if job.sched() == job::Sched::Idle {
+            continue;
+        }
         let rt = job.lock();
         let running = rt.worker_active && rt.run.is_some() && rt.rec.state.is_active();
         let waiting = rt.rec.state == JobState::Queued && !rt.worker_active && !rt.busy;
@@ -480,5 +486,48 @@ mod tests {
         assert!(!in_window(540, 1020, 1020) && !in_window(540, 1020, 100));
         assert!(in_window(1320, 360, 1400) && in_window(1320, 360, 10));
         assert!(!in_window(1320, 360, 720));
+    }
+
+    /// The scheduler skips `Idle` jobs unlocked: the class must follow every published change.
+    #[test]
+    fn sched_class_follows_publish() {
+        use super::job::{Job, Sched};
+        use crate::model::{Guid, JobRecord, JobState, JobType};
+        let rec = JobRecord::new(Guid::new_random().unwrap(), JobType::Download, "t".into(), 0);
+        let job = Job::new(rec);
+        assert_eq!(job.sched(), Sched::Idle, "a new job is SUSPENDED");
+        job.lock().set_state(JobState::Queued, 0);
+        assert_eq!(job.sched(), Sched::Idle, "unchanged until published");
+        job.notify();
+        assert_eq!(job.sched(), Sched::Active);
+        let cases = [
+            (JobState::Error, Sched::Idle),
+            (JobState::Transferred, Sched::Idle),
+            (JobState::Connecting, Sched::Active),
+            (JobState::Transferring, Sched::Active),
+            (JobState::TransientError, Sched::Active),
+            (JobState::Suspended, Sched::Idle),
+        ];
+        for (state, want) in cases {
+            job.lock().set_state(state, 0);
+            job.notify();
+            assert_eq!(job.sched(), want, "{state:?}");
+        }
+        // A run that is still ending occupies a slot: not idle until it is gone.
+        job.lock().worker_active = true;
+        job.notify();
+        assert_eq!(job.sched(), Sched::Active);
+        job.lock().worker_active = false;
+        job.notify();
+        assert_eq!(job.sched(), Sched::Idle);
+        for state in [JobState::Acknowledged, JobState::Cancelled] {
+            job.lock().set_state(state, 0);
+            job.notify();
+            assert_eq!(job.sched(), Sched::Ended, "{state:?}");
+        }
+        // A job loaded in an active state is active from the start.
+        let mut rec = JobRecord::new(Guid::new_random().unwrap(), JobType::Download, "t".into(), 0);
+        rec.state = JobState::Queued;
+        assert_eq!(Job::new(rec).sched(), Sched::Active);
     }
 }
