@@ -493,7 +493,12 @@ mod tests {
     fn sched_class_follows_publish() {
         use super::job::{Job, Sched};
         use crate::model::{Guid, JobRecord, JobState, JobType};
-        let rec = JobRecord::new(Guid::new_random().unwrap(), JobType::Download, "t".into(), 0);
+        let rec = JobRecord::new(
+            Guid::new_random().unwrap(),
+            JobType::Download,
+            "t".into(),
+            0,
+        );
         let job = Job::new(rec);
         assert_eq!(job.sched(), Sched::Idle, "a new job is SUSPENDED");
         job.lock().set_state(JobState::Queued, 0);
@@ -526,7 +531,12 @@ mod tests {
             assert_eq!(job.sched(), Sched::Ended, "{state:?}");
         }
         // A job loaded in an active state is active from the start.
-        let mut rec = JobRecord::new(Guid::new_random().unwrap(), JobType::Download, "t".into(), 0);
+        let mut rec = JobRecord::new(
+            Guid::new_random().unwrap(),
+            JobType::Download,
+            "t".into(),
+            0,
+        );
         rec.state = JobState::Queued;
         assert_eq!(Job::new(rec).sched(), Sched::Active);
     }
