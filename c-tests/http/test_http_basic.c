@@ -134,8 +134,8 @@ static void multi_file_job(bg_manager m)
 }
 
 /* While a file transfers, the temp files of the job's next AHEAD files are made ahead (and no
- * more): they are recorded at once, empty, and Cancel removes them like any other temp file.
- * AHEAD is engine::prepare::AHEAD. */
+ * more, also across new runs of the same file): they are recorded at once, empty, and Cancel
+ * removes them like any other temp file. AHEAD is engine::prepare::AHEAD. */
 static void next_temp_made_ahead(bg_manager m)
 {
     enum { AHEAD = 8, N = AHEAD + 3 };
@@ -175,6 +175,46 @@ static void next_temp_made_ahead(bg_manager m)
     }
     for (int i = AHEAD + 1; i < N; i++)
         CHECK_HR(S_FALSE, bg_job_get_file_temp_name(job, (uint32_t)i, temps[i], sizeof temps[i], &needed));
+
+    /* A new run of the same file (Suspend + Resume here; a retry after an error alike) finds
+     * the window ahead of it full and makes no more. The preparing thread serves requests in
+     * order, so once job b's file 1 has its temp file, the request of this job's new run (made
+     * when its file 0 restarted, before it was TRANSFERRING) has been served. */
+    CHECK_OK(bg_job_suspend(job));
+    CHECK_OK(bg_job_resume(job));
+    CHECK(wait_state(job, BG_JOB_STATE_TRANSFERRING, 30000));
+    bg_job b = new_job(m, "ahead-b", 0);
+    char local_b[2][4200], temp_b[4200];
+    for (int i = 0; i < 2; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "ahead-b-%d", i);
+        if (i == 0)
+            http_url(url, sizeof url, 0, "/data/%" PRIu64 "/basic/ahead-b/0?seed=7&trickle=128k", slow);
+        else
+            http_url(url, sizeof url, 0, "/data/1000/basic/ahead-b/1?seed=7");
+        local_path(local_b[i], sizeof local_b[i], name);
+        REQUIRE_OK(bg_job_add_file(b, url, local_b[i]));
+    }
+    REQUIRE_OK(bg_job_resume(b));
+    hr = S_FALSE;
+    end = now_ms() + 30000;
+    while (now_ms() < end) {
+        hr = bg_job_get_file_temp_name(b, 1, temp_b, sizeof temp_b, &needed);
+        if (hr == S_OK) break;
+        sleep_ms(2);
+    }
+    CHECK_HR(S_OK, hr);
+    for (int i = AHEAD + 1; i < N; i++)
+        CHECK_HR(S_FALSE, bg_job_get_file_temp_name(job, (uint32_t)i, temps[i], sizeof temps[i], &needed));
+    for (int i = 1; i <= AHEAD; i++) {
+        char again[4200];
+        CHECK_OK(bg_job_get_file_temp_name(job, (uint32_t)i, again, sizeof again, &needed));
+        CHECK_MSG(strcmp(again, temps[i]) == 0, "file %d: %s, was %s", i, again, temps[i]);
+    }
+    CHECK_OK(bg_job_cancel(b));
+    CHECK(!file_exists(temp_b));
+    CHECK_OK(bg_job_release(b));
+
     CHECK_OK(bg_job_cancel(job));
     CHECK_EQ_INT(job_state(job), BG_JOB_STATE_CANCELLED);
     for (int i = 0; i <= AHEAD; i++) {

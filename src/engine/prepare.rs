@@ -97,23 +97,27 @@ fn prepare(job: &Arc<Job>, run: &RunControl, after: usize) {
     while prepare_one(job, run, after) {}
 }
 
-/// Makes the temp file of the next file after `after` (and after those made already) that
-/// needs one. Returns whether to go on.
+/// Makes the temp file of the first file without one among the next [`AHEAD`] files after
+/// `after` that still need their bytes over HTTP. Returns whether to go on.
+///
+/// Files in that window that have a temp file already (made here, or holding bytes of an
+/// earlier run) count, so a job whose current file keeps failing and is retried (a new run
+/// each time) never has more than [`AHEAD`] temp files made ahead of it.
 fn prepare_one(job: &Arc<Job>, run: &RunControl, after: usize) -> bool {
     let (index, local) = {
         let rt = job.lock();
         if !current(&rt, run) || rt.prepared.len() >= AHEAD {
             return false;
         }
-        let from = rt.prepared.back().map_or(after, |(i, _)| *i).max(after) + 1;
-        // A file with a temp file already (bytes of an earlier run) is reopened by the HTTP
-        // thread; so is one copied from a local path: neither needs one made here.
-        let next = rt.rec.files.iter().enumerate().skip(from).find(|(_, f)| {
-            !f.transferred
-                && !f.discarded
-                && f.temp_path.is_none()
-                && matches!(f.remote, Remote::Http(_))
-        });
+        let next = rt
+            .rec
+            .files
+            .iter()
+            .enumerate()
+            .skip(after + 1)
+            .filter(|(_, f)| !f.transferred && !f.discarded && matches!(f.remote, Remote::Http(_)))
+            .take(AHEAD)
+            .find(|(_, f)| f.temp_path.is_none());
         match next {
             Some((i, f)) => (i, f.local_name.clone()),
             None => return false,
