@@ -13,7 +13,12 @@
 #   TOOLS           any of: bgcopy curl curl-p50 wget2 aria2c (default all five), and
 #                   bgcopy-poll (diagnostic: bgcopy_bench --poll-ms 5 polls the job state
 #                   instead of blocking in bg_job_wait; not a peer, not run by default) and
-#                   bgcopy-mem (diagnostic: --state-dir :memory:, no persistence)
+#                   bgcopy-mem (diagnostic: --state-dir :memory:, no persistence) and
+#                   bgcopy-base (bgcopy built from BASELINE_REV, or BASELINE_SNAPSHOT: an earlier
+#                   library run in alternation with this one, to measure what a change did)
+#   BASELINE_REV    a git revision of this repository: bgcopy-base's library is built from it
+#                   (git archive into \$BENCH_DIR/baseline, its own target dir, kept for reuse)
+#   BASELINE_SNAPSHOT  instead: a DIR holding lib/libbgcopy.so and include/bgcopy.h
 #   NGINX_WORKERS   nginx worker_processes (default 1: leaves the second core to the client)
 #   RESULTS         where the markdown goes (default bench/results.md)
 #   SKIP_BUILD=1    use the existing target/release/libbgcopy.so as it is
@@ -42,7 +47,10 @@ die() {
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer, not '$ROUNDS'"
 case $BENCH_DIR in /*) ;; *) BENCH_DIR=$PWD/$BENCH_DIR ;; esac
 for w in $WORKLOADS; do case $w in large | medium | small) ;; *) die "unknown workload $w" ;; esac; done
-for t in $TOOLS; do case $t in bgcopy | bgcopy-poll | bgcopy-mem | curl | curl-p50 | wget2 | aria2c) ;; *) die "unknown tool $t" ;; esac; done
+for t in $TOOLS; do case $t in bgcopy | bgcopy-poll | bgcopy-mem | bgcopy-base | curl | curl-p50 | wget2 | aria2c) ;; *) die "unknown tool $t" ;; esac; done
+if [[ " $TOOLS " == *" bgcopy-base "* && -z ${BASELINE_REV:-} && -z ${BASELINE_SNAPSHOT:-} ]]; then
+    die "bgcopy-base needs BASELINE_REV (a git revision) or BASELINE_SNAPSHOT (a library snapshot dir)"
+fi
 
 # ---------------------------------------------------------------------------------------------
 # 1. Tools
@@ -100,6 +108,36 @@ BGCOPY_BENCH=$BENCH_DIR/bin/bgcopy_bench
 gcc -O2 -Wall -Wextra -I"$SNAP/include" -o "$BGCOPY_BENCH" "$REPO/bench/bgcopy_bench.c" \
     -L"$LIBDIR" -lbgcopy -Wl,-rpath,"$LIBDIR" -ldl || die "cannot build bgcopy_bench"
 LIB_SHA=$(sha256sum "$LIBDIR/libbgcopy.so" | cut -c1-16)
+
+# The baseline library (bgcopy-base), built once per revision and kept.
+BASE=$BENCH_DIR/baseline
+BGCOPY_BENCH_BASE=$BENCH_DIR/bin/bgcopy_bench_base
+if [[ " $TOOLS " == *" bgcopy-base "* ]]; then
+    mkdir -p "$BASE/lib" "$BASE/include"
+    if [[ -n ${BASELINE_REV:-} ]]; then
+        base_rev=$(git -C "$REPO" rev-parse --short "$BASELINE_REV^{commit}") ||
+            die "BASELINE_REV=$BASELINE_REV is not a revision of $REPO"
+        if [[ ! -f $BASE/lib/libbgcopy.so || $(cat "$BASE/commit.txt" 2>/dev/null) != "$base_rev clean" ]]; then
+            log "building the baseline library from $base_rev (its own target dir; 2 jobs)"
+            rm -rf "$BASE/src" && mkdir -p "$BASE/src"
+            git -C "$REPO" archive "$base_rev" | tar -x -C "$BASE/src"
+            (cd "$BASE/src" && CARGO_TARGET_DIR=$BASE/target cargo build --release -j2 --quiet -p bgcopy) ||
+                die "cannot build $base_rev"
+            cp "$BASE/target/release/libbgcopy.so" "$BASE/lib/libbgcopy.so"
+            cp "$BASE/src/include/bgcopy.h" "$BASE/include/bgcopy.h"
+            echo "$base_rev clean" >"$BASE/commit.txt"
+        fi
+    elif [[ $(realpath "$BASELINE_SNAPSHOT") != $(realpath "$BASE") ]]; then
+        [[ -f $BASELINE_SNAPSHOT/lib/libbgcopy.so && -f $BASELINE_SNAPSHOT/include/bgcopy.h ]] ||
+            die "BASELINE_SNAPSHOT=$BASELINE_SNAPSHOT has no lib/libbgcopy.so and include/bgcopy.h"
+        cp "$BASELINE_SNAPSHOT/lib/libbgcopy.so" "$BASE/lib/libbgcopy.so"
+        cp "$BASELINE_SNAPSHOT/include/bgcopy.h" "$BASE/include/bgcopy.h"
+        cat "$BASELINE_SNAPSHOT/commit.txt" >"$BASE/commit.txt" 2>/dev/null || echo "unknown" >"$BASE/commit.txt"
+    fi
+    # The same client source as bgcopy's, against the baseline's header and library.
+    gcc -O2 -Wall -Wextra -I"$BASE/include" -o "$BGCOPY_BENCH_BASE" "$REPO/bench/bgcopy_bench.c" \
+        -L"$BASE/lib" -lbgcopy -Wl,-rpath,"$BASE/lib" -ldl || die "cannot build bgcopy_bench against the baseline"
+fi
 
 # ---------------------------------------------------------------------------------------------
 # 3. Data sets (random bytes, made once and reused)
@@ -239,6 +277,7 @@ tool_cmd() { # tool workload
         bgcopy) CMD=("$BGCOPY_BENCH" --jobs 1 --state-dir "$STATE" --out "$OUT" "$list") ;;
         bgcopy-poll) CMD=("$BGCOPY_BENCH" --jobs 1 --poll-ms 5 --state-dir "$STATE" --out "$OUT" "$list") ;;
         bgcopy-mem) CMD=("$BGCOPY_BENCH" --jobs 1 --state-dir :memory: --out "$OUT" "$list") ;;
+        bgcopy-base) CMD=("$BGCOPY_BENCH_BASE" --jobs 1 --state-dir "$STATE" --out "$OUT" "$list") ;;
         curl) CMD=(curl -s -o "$OUT/big.bin" "$url") ;;
         wget2) CMD=(wget2 -q -O "$OUT/big.bin" "$url") ;;
         aria2c) CMD=(aria2c -q -x1 -s1 -d "$OUT" -o big.bin --allow-overwrite=true
@@ -250,6 +289,7 @@ tool_cmd() { # tool workload
         bgcopy) CMD=("$BGCOPY_BENCH" --jobs $PAR --state-dir "$STATE" --out "$OUT" "$list") ;;
         bgcopy-poll) CMD=("$BGCOPY_BENCH" --jobs $PAR --poll-ms 5 --state-dir "$STATE" --out "$OUT" "$list") ;;
         bgcopy-mem) CMD=("$BGCOPY_BENCH" --jobs $PAR --state-dir :memory: --out "$OUT" "$list") ;;
+        bgcopy-base) CMD=("$BGCOPY_BENCH_BASE" --jobs $PAR --state-dir "$STATE" --out "$OUT" "$list") ;;
         curl) CMD=(curl -s --no-progress-meter --parallel --parallel-max $PAR --remote-name-all --output-dir "$OUT"
             --config "$BENCH_DIR/lists/$w.curl") ;;
         curl-p50) CMD=(curl -s --no-progress-meter --parallel --remote-name-all --output-dir "$OUT"
@@ -438,6 +478,9 @@ tool_versions() {
     local commit dirty
     read -r commit dirty <"$SNAP/commit.txt"
     echo "- bgcopy: commit \`$commit\`$([[ $dirty == dirty ]] && echo ' plus uncommitted changes in src/ or Cargo.* (others were editing the tree)'); library sha256 \`$LIB_SHA…\` (release build, snapshot in \`\$BENCH_DIR/snapshot\`)"
+    if [[ " $TOOLS " == *" bgcopy-base "* ]]; then
+        echo "- bgcopy-base: commit \`$(cut -d' ' -f1 "$BASE/commit.txt")\`; library sha256 \`$(sha256sum "$BASE/lib/libbgcopy.so" | cut -c1-16)…\` (the same client, \`\$BENCH_DIR/baseline\`)"
+    fi
 }
 
 {
