@@ -127,6 +127,11 @@ fn dispatch(engine: &Arc<Engine>, job: &Arc<Job>, run: &Arc<RunControl>) {
 
 /// Ends a run: the transfer no longer touches the job's files.
 fn leave(engine: &Arc<Engine>, job: &Arc<Job>, run: &Arc<RunControl>) {
+    // The descriptors of temp files made ahead are closed without the job lock, and before
+    // `worker_active` is cleared (the run's last touch of its temp files). The run is over, so
+    // the preparing thread adds none meanwhile (it checks that the run is current).
+    let prepared = std::mem::take(&mut job.lock().prepared);
+    drop(prepared);
     {
         let mut rt = job.lock();
         rt.worker_active = false;
@@ -340,6 +345,9 @@ pub(super) fn open_temp(
     index: usize,
     resume: impl FnOnce(&FileRecord) -> bool,
 ) -> Result<Option<(File, u64)>, TransferError> {
+    // Descriptors no longer needed, closed after the job lock is released (declared first, so
+    // dropped after the guard on every return).
+    let mut unneeded = Vec::new();
     let (temp, local, mut offset) = {
         let mut rt = job.lock();
         if run.stopped() {
@@ -347,7 +355,7 @@ pub(super) fn open_temp(
         }
         // Files run in index order: what was made for a file before this one is not needed.
         while rt.prepared.front().is_some_and(|(i, _)| *i < index) {
-            rt.prepared.pop_front();
+            unneeded.extend(rt.prepared.pop_front());
         }
         let prepared = match rt.prepared.front() {
             Some((i, _)) if *i == index => rt.prepared.pop_front().map(|(_, file)| file),
@@ -386,7 +394,7 @@ pub(super) fn open_temp(
                 // The preparing thread may have made one for this file meanwhile: ours is the
                 // one written, so theirs goes (its descriptor and its file).
                 if let Some(at) = rt.prepared.iter().position(|(i, _)| *i == index) {
-                    rt.prepared.remove(at);
+                    unneeded.extend(rt.prepared.remove(at));
                 }
                 let f = &mut rt.rec.files[index];
                 let other = f.temp_path.replace(path.clone()).filter(|p| *p != path);

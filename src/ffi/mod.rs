@@ -11,7 +11,8 @@
 //!   and readable up to its NUL; `buf` has `cap` writable bytes; an out-param points to one
 //!   writable value of its type; an array has `count` readable elements.
 //! - Memory passed in is not written by another thread during the call.
-//! - A callback's `context` pointer is the caller's business: bgcopy only passes it back.
+//! - The callbacks' `user_data` pointer is the caller's business: bgcopy only passes it back
+//!   (and to `user_data_free`).
 //!
 //! Handles need no such care: a zero, stale, released or invented handle is detected and gives
 //! `E_HANDLE`. Invalid UTF-8 and malformed values are detected too (`E_INVALIDARG`).
