@@ -9,6 +9,7 @@ use super::runner::{self, FileOutcome};
 use super::Engine;
 use crate::ffi::boundary;
 use crate::hresult::{BG_ERROR_CONTEXT_GENERAL_TRANSPORT, BG_E_TIMEOUT};
+use crate::model::job::SIZE_UNKNOWN;
 use crate::model::retry::Failure;
 use crate::model::Validator;
 use crate::transport::http::{self, Outcome, Request, Sink, Slot};
@@ -406,13 +407,27 @@ fn start(
         Ok(None) => return runner::finished(engine, &t.job, &t.run, t.index, FileOutcome::Stopped),
         Err(err) => return fail(err),
     };
-    let flags = t.job.lock().rec.security_flags;
+    let (flags, size_hint) = {
+        let rt = t.job.lock();
+        let known = |i: usize| {
+            rt.rec
+                .files
+                .get(i)
+                .map(|f| f.bytes_total)
+                .filter(|&n| n != SIZE_UNKNOWN)
+        };
+        // A file's own size once learned, else its predecessor's: files of one job tend to
+        // be alike.
+        let hint = known(t.index).or_else(|| t.index.checked_sub(1).and_then(known));
+        (rt.rec.security_flags, hint)
+    };
     let req = Request {
         url: t.url.clone(),
         offset,
         validator: if offset > 0 { validator } else { None },
         security_flags: flags,
         connect_timeout_ms: engine.options().stall_timeout_ms,
+        size_hint,
     };
     let sink = Box::new(JobSink {
         engine: Arc::downgrade(engine),
