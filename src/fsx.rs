@@ -103,7 +103,12 @@ pub fn temp_tag_of(name: &OsStr) -> Option<String> {
 pub fn create_temp(destination: &Path, tag: &str) -> io::Result<(File, PathBuf)> {
     let (dir, _) = split(destination)?;
     for _ in 0..16 {
-        let path = dir.join(format!("{TEMP_PREFIX}{tag}-{}{TEMP_SUFFIX}", random_hex()?));
+        let name = format!("{TEMP_PREFIX}{tag}-{}{TEMP_SUFFIX}", random_hex()?);
+        // Sized once: `Path::join` copies the directory and then grows the copy, a `realloc`
+        // for every temp file.
+        let mut path = PathBuf::with_capacity(dir.as_os_str().len() + 1 + name.len());
+        path.push(dir);
+        path.push(name);
         // One open by full path: the directory's path is resolved as opening it would, and
         // O_EXCL | O_NOFOLLOW refuse anything already at the name, a symlink included.
         match open_fd(
