@@ -65,8 +65,10 @@ impl JobRef {
     /// Applies a change: checks the method × state matrix on the freshest record, runs `f`,
     /// stamps the modification time and, for a state directory, writes the job to the store in
     /// one transaction before returning (merging first what another process wrote). The job
-    /// lock is held only while the row is written into the open transaction; the commit's
-    /// fsync happens after it is released. A failed `f` changes nothing.
+    /// lock is held while the rows are written into the open transaction, so that a failed
+    /// write can put the record back exactly as it was (the engine's own writes, on the sync
+    /// thread, copy the rows and write them without it); the commit's fsync happens after it
+    /// is released. A failed `f` changes nothing.
     fn mutate<T>(&self, method: Method, f: impl FnOnce(&mut Runtime) -> Result<T>) -> Result<T> {
         let out = match self.manager.persist() {
             None => {

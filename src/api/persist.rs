@@ -12,7 +12,7 @@ use crate::engine::{Job, Runtime};
 use crate::fsx;
 use crate::hresult::Result;
 use crate::model::{now_ms, Guid, JobState};
-use crate::store::{FileProgress, Store, StoredJob};
+use crate::store::{FileProgress, JobWrite, Store, StoredJob};
 use parking_lot::{Condvar, Mutex};
 use std::collections::HashMap;
 use std::fs::File;
@@ -323,16 +323,26 @@ impl Persist {
                     continue;
                 }
                 undo.push((job.clone(), rt.rev, rt.saved_state, rt.saved_gen));
+                // A copy of what changed, written without the job lock so the engine does not
+                // wait for SQLite. Engine changes made meanwhile leave `dirty_gen` ahead of
+                // `gen` and are written next round. No other write of this job can come in
+                // between: this process's writes all run inside a store transaction.
                 let gen = rt.dirty_gen;
                 let rev = rt.rev + 1;
-                let mut written = std::mem::take(&mut rt.written);
-                let saved = tx.save(&rt.rec, rev, &mut written);
-                rt.written = if saved.is_ok() { written } else { Vec::new() };
-                saved?;
-                rt.rev = rev;
-                rt.saved_state = rt.rec.state;
-                rt.saved_gen = gen;
+                let state = rt.rec.state;
+                let w = JobWrite::new(&rt.rec, &rt.written);
                 rt.progress_dirty = false;
+                drop(rt);
+                let saved = tx.write(&w, rev);
+                let mut rt = job.lock();
+                if let Err(e) = saved {
+                    rt.written.clear();
+                    return Err(e);
+                }
+                w.mark_written(&mut rt.written);
+                rt.rev = rev;
+                rt.saved_state = state;
+                rt.saved_gen = gen;
             }
             for job in &progress {
                 // No fsync of the temp file here (it would stall behind a fast writer): a

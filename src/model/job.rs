@@ -162,6 +162,58 @@ pub struct JobRecord {
 }
 
 impl JobRecord {
+    /// A copy of the record with no files (copying none of them).
+    pub fn clone_without_files(&self) -> JobRecord {
+        let JobRecord {
+            id,
+            job_type,
+            display_name,
+            description,
+            priority,
+            state,
+            files: _,
+            notify_flags,
+            min_retry_delay_s,
+            no_progress_timeout_s,
+            max_download_time_s,
+            security_flags,
+            max_rate_bps,
+            min_notify_interval_ms,
+            notify_cmd,
+            notify_cmd_done,
+            error,
+            error_count,
+            creation_time,
+            modification_time,
+            transfer_completion_time,
+            active_ms,
+        } = self;
+        JobRecord {
+            id: *id,
+            job_type: *job_type,
+            display_name: display_name.clone(),
+            description: description.clone(),
+            priority: *priority,
+            state: *state,
+            files: Vec::new(),
+            notify_flags: *notify_flags,
+            min_retry_delay_s: *min_retry_delay_s,
+            no_progress_timeout_s: *no_progress_timeout_s,
+            max_download_time_s: *max_download_time_s,
+            security_flags: *security_flags,
+            max_rate_bps: *max_rate_bps,
+            min_notify_interval_ms: *min_notify_interval_ms,
+            notify_cmd: notify_cmd.clone(),
+            notify_cmd_done: *notify_cmd_done,
+            error: error.clone(),
+            error_count: *error_count,
+            creation_time: *creation_time,
+            modification_time: *modification_time,
+            transfer_completion_time: *transfer_completion_time,
+            active_ms: *active_ms,
+        }
+    }
+
     /// A new job (spec §2.2 T1): SUSPENDED, no files, BITS' defaults.
     pub fn new(id: Guid, job_type: JobType, display_name: String, now: i64) -> Self {
         JobRecord {

@@ -323,7 +323,15 @@ impl Tx<'_> {
     /// changed since the last write (`written` holds a fingerprint per file, updated here; an
     /// empty one writes every file).
     pub fn save(&self, rec: &JobRecord, rev: i64, written: &mut Vec<u64>) -> Result<()> {
-        save(self.tx, rec, rev, written).map_err(sql(self.path))
+        let w = JobWrite::new(rec, written);
+        self.write(&w, rev)?;
+        w.mark_written(written);
+        Ok(())
+    }
+
+    /// Writes a copy taken by [`JobWrite::new`] with revision `rev`.
+    pub fn write(&self, w: &JobWrite, rev: i64) -> Result<()> {
+        save(self.tx, w, rev).map_err(sql(self.path))
     }
 
     /// Writes byte progress of some files of a job and its modification time; bumps the
@@ -582,12 +590,55 @@ fn fingerprint(f: &FileRecord) -> u64 {
     m.0
 }
 
-fn save(
-    tx: &rusqlite::Transaction<'_>,
-    rec: &JobRecord,
-    rev: i64,
-    written: &mut Vec<u64>,
-) -> rusqlite::Result<()> {
+/// One write of a job, copied out of its record: the job's row, and the rows of the files
+/// that differ from what the store holds. Taking the copy is the only part that needs the job
+/// lock; the write itself runs without it, so the engine never waits for SQLite.
+pub struct JobWrite {
+    /// The record, without its files.
+    job: JobRecord,
+    /// How many files the job has.
+    file_count: usize,
+    /// Whether Complete's renames are under way (schema 2: a flag of the job's row).
+    complete_intent: bool,
+    /// The files to write: index, content, fingerprint, and whether a row for it was
+    /// written before (then an update finds it).
+    files: Vec<(usize, FileRecord, u64, bool)>,
+}
+
+impl JobWrite {
+    /// Copies what `rec` needs written, given the fingerprints of the rows last written
+    /// (`written`; empty or 0: unknown, the row is written).
+    pub fn new(rec: &JobRecord, written: &[u64]) -> JobWrite {
+        let files = rec
+            .files
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| {
+                let fp = fingerprint(f);
+                let before = written.get(i).copied().unwrap_or(0);
+                (before != fp).then(|| (i, f.clone(), fp, before != 0))
+            })
+            .collect();
+        JobWrite {
+            job: rec.clone_without_files(),
+            file_count: rec.files.len(),
+            complete_intent: rec.files.iter().any(|f| f.rename_pending),
+            files,
+        }
+    }
+
+    /// Records in `written` the fingerprints of the rows this write stored (after it
+    /// succeeded).
+    pub fn mark_written(&self, written: &mut Vec<u64>) {
+        written.resize(self.file_count, 0);
+        for (i, _, fp, _) in &self.files {
+            written[*i] = *fp;
+        }
+    }
+}
+
+fn save(tx: &rusqlite::Transaction<'_>, w: &JobWrite, rev: i64) -> rusqlite::Result<()> {
+    let rec = &w.job;
     let e = rec.error.as_ref();
     tx.prepare_cached(
         "INSERT INTO jobs (id, seq, rev, type, display_name, description, priority, state, notify_flags, min_retry_delay, \
@@ -628,10 +679,10 @@ fn save(
         rec.notify_cmd.as_ref().map(|c| join_args(&c.args)),
         rec.notify_cmd_done.map(|s| s as i32),
         rec.max_rate_bps as i64,
-        rec.files.iter().any(|f| f.rename_pending),
+        w.complete_intent,
     ])?;
     tx.prepare_cached("DELETE FROM files WHERE job_id = ?1 AND idx >= ?2")?
-        .execute(params![&rec.id.0[..], rec.files.len() as i64])?;
+        .execute(params![&rec.id.0[..], w.file_count as i64])?;
     let mut upsert = tx.prepare_cached(
         "INSERT INTO files (job_id, idx, remote_name, local_name, bytes_total, bytes_transferred, transferred, completed, \
          discarded, temp_path, v_size, v_etag, v_last_modified, rename_pending) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
@@ -645,16 +696,11 @@ fn save(
          transferred = ?7, completed = ?8, discarded = ?9, temp_path = ?10, v_size = ?11, v_etag = ?12, \
          v_last_modified = ?13, rename_pending = ?14 WHERE job_id = ?1 AND idx = ?2",
     )?;
-    written.resize(rec.files.len(), 0);
-    for (i, f) in rec.files.iter().enumerate() {
-        let fp = fingerprint(f);
-        if written[i] == fp {
-            continue;
-        }
+    for (i, f, _, had_row) in &w.files {
         let v = f.validator.as_ref();
         let row = params![
             &rec.id.0[..],
-            i as i64,
+            *i as i64,
             f.remote_name,
             f.local_name.as_os_str().as_bytes(),
             f.bytes_total as i64,
@@ -668,10 +714,9 @@ fn save(
             v.and_then(|v| v.last_modified.as_deref()),
             false, // schema 2: the job's complete_intent says it
         ];
-        if written[i] == 0 || update.execute(row)? != 1 {
+        if !had_row || update.execute(row)? != 1 {
             upsert.execute(row)?;
         }
-        written[i] = fp;
     }
     Ok(())
 }
