@@ -592,6 +592,77 @@ static void test_add_file(void)
 }
 
 /* The boundaries of the same limits are accepted (on a scratch job). */
+/* AddFileSet: all or nothing, and the same answers whether the destination directory is looked
+ * up name by name (small sets), listed once (sets of 64 files or more), or too crowded to list
+ * (more than 8 entries per file of the set: looked up again). */
+static void test_add_file_set(void)
+{
+    enum { N = 64, CROWD = 8 * N + 10 };
+    const char *u = g.src_url;
+    char roomy[4096], crowded[4096], p[4200];
+    REQUIRE(path_join(roomy, sizeof roomy, g.dir, "set-roomy") != NULL);
+    REQUIRE(path_join(crowded, sizeof crowded, g.dir, "set-crowded") != NULL);
+    const char *dirs[] = {roomy, crowded};
+    for (size_t d = 0; d < 2; d++) {
+        REQUIRE(mkdir(dirs[d], 0700) == 0);
+        snprintf(p, sizeof p, "%s/subdir", dirs[d]);
+        REQUIRE(mkdir(p, 0700) == 0);
+        char target[4200];
+        snprintf(target, sizeof target, "%s/subdir", dirs[d]);
+        snprintf(p, sizeof p, "%s/link-to-subdir", dirs[d]);
+        REQUIRE(symlink(target, p) == 0);
+    }
+    for (int i = 0; i < CROWD; i++) {
+        snprintf(p, sizeof p, "%s/filler-%04d", crowded, i);
+        int fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0600);
+        REQUIRE(fd >= 0);
+        close(fd);
+    }
+    static char names[N][4200];
+    const char *remotes[N], *locals[N];
+    const size_t sizes[] = {3, N};
+    for (size_t d = 0; d < 2; d++) {
+        for (size_t k = 0; k < 2; k++) {
+            size_t n = sizes[k];
+            for (size_t i = 0; i < n; i++) {
+                snprintf(names[i], sizeof names[i], "%s/set-%03zu.bin", dirs[d], i);
+                remotes[i] = u;
+                locals[i] = names[i];
+            }
+            /* one name is a directory, or the directory itself: nothing is added */
+            snprintf(names[n - 2], sizeof names[n - 2], "%s/subdir", dirs[d]);
+            BAD(E_INVALIDARG, bg_job_add_file_set(g.job, n, remotes, locals));
+            snprintf(names[n - 2], sizeof names[n - 2], "%s/subdir/", dirs[d]);
+            BAD(E_INVALIDARG, bg_job_add_file_set(g.job, n, remotes, locals));
+            /* a missing directory */
+            snprintf(names[n - 2], sizeof names[n - 2], "%s/no-such-dir/x", dirs[d]);
+            BAD(BG_E_WIN32_PATH_NOT_FOUND, bg_job_add_file_set(g.job, n, remotes, locals));
+            /* a NULL name */
+            locals[n - 2] = NULL;
+            BAD(E_INVALIDARG, bg_job_add_file_set(g.job, n, remotes, locals));
+
+            /* a symlink to a directory is not followed: it is a name Complete replaces */
+            bg_job j = 0;
+            uint32_t count = 99;
+            REQUIRE_OK(bg_manager_create_job(g.m, "set", BG_JOB_TYPE_DOWNLOAD, NULL, &j));
+            snprintf(names[n - 2], sizeof names[n - 2], "%s/link-to-subdir", dirs[d]);
+            locals[n - 2] = names[n - 2];
+            CHECK_OK(bg_job_add_file_set(j, n, remotes, locals));
+            CHECK_OK(bg_job_get_file_count(j, &count));
+            CHECK_EQ_U64(count, n);
+            char got[4200];
+            size_t needed = 0;
+            CHECK_OK(bg_job_get_file_local_name(j, (uint32_t)(n - 1), got, sizeof got, &needed));
+            CHECK_STR(got, names[n - 1]);
+            CHECK_OK(bg_job_cancel(j));
+            CHECK_OK(bg_job_release(j));
+        }
+    }
+    BAD(E_INVALIDARG, bg_job_add_file_set(g.job, 2, NULL, locals));
+    BAD(E_INVALIDARG, bg_job_add_file_set(g.job, 2, remotes, NULL));
+    CHECK_OK(bg_job_add_file_set(g.job, 0, NULL, NULL)); /* a no-op */
+}
+
 static void test_add_file_boundaries(void)
 {
     bg_job j = 0;
@@ -982,6 +1053,7 @@ int main(void)
 
     test_handles();
     test_add_file();
+    test_add_file_set();
     test_add_file_boundaries();
     test_job_getters();
     test_job_setters();

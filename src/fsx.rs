@@ -7,7 +7,8 @@
 //! replaces whatever is at the final name (a planted symlink included) instead of writing
 //! through it.
 
-use std::ffi::{CString, OsStr};
+use std::collections::HashSet;
+use std::ffi::{CString, OsStr, OsString};
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -140,6 +141,8 @@ pub fn reopen_temp(temp: &Path) -> io::Result<File> {
 pub struct DirProbe {
     dir: PathBuf,
     fd: OwnedFd,
+    /// Its subdirectories, once listed by [`DirProbe::list_subdirs`].
+    subdirs: Option<HashSet<OsString>>,
 }
 
 impl DirProbe {
@@ -148,7 +151,35 @@ impl DirProbe {
         Ok(DirProbe {
             dir: dir.to_path_buf(),
             fd: open_fd(dir, libc::O_PATH | libc::O_DIRECTORY)?,
+            subdirs: None,
         })
+    }
+
+    /// Lists the directory's subdirectories in one pass, so that [`DirProbe::is_dir`] needs no
+    /// system call afterwards: for a large batch of names, cheaper than a lookup per name (a
+    /// lookup of an absent name costs about as much as reading a few dozen entries). Gives
+    /// up, leaving lookups one at a time, when the directory holds more than `limit` entries
+    /// or cannot be listed.
+    pub fn list_subdirs(&mut self, limit: usize) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        let mut subdirs = HashSet::new();
+        for (n, entry) in entries.enumerate() {
+            if n >= limit {
+                return;
+            }
+            // The entry's type as the directory records it (an `lstat` where the file system
+            // does not): a symlink is not followed, as in the lookup.
+            match entry.and_then(|e| Ok((e.file_type()?, e))) {
+                Ok((t, e)) if t.is_dir() => {
+                    subdirs.insert(e.file_name());
+                }
+                Ok(_) => {}
+                Err(_) => return,
+            }
+        }
+        self.subdirs = Some(subdirs);
     }
 
     /// The directory.
@@ -158,6 +189,9 @@ impl DirProbe {
 
     /// Whether the entry `name` is a directory (a symlink is not followed; absent: `false`).
     pub fn is_dir(&self, name: &OsStr) -> bool {
+        if let Some(subdirs) = &self.subdirs {
+            return subdirs.contains(name);
+        }
         let Ok(c) = cstr(name) else {
             return false;
         };
@@ -273,6 +307,29 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("bgcopy-fsx-{tag}-{}", random_hex().unwrap()));
         std::fs::create_dir_all(&dir).unwrap();
         dir
+    }
+
+    #[test]
+    fn a_listed_directory_answers_as_lookups_do() {
+        let dir = scratch("probe");
+        std::fs::create_dir(dir.join("sub")).unwrap();
+        std::fs::write(dir.join("file"), b"x").unwrap();
+        std::os::unix::fs::symlink(dir.join("sub"), dir.join("link")).unwrap();
+        let names = ["sub", "file", "link", "absent"].map(OsStr::new);
+        let looked_up = DirProbe::open(&dir).unwrap();
+        let answers: Vec<bool> = names.iter().map(|n| looked_up.is_dir(n)).collect();
+        assert_eq!(answers, [true, false, false, false]);
+        let mut listed = DirProbe::open(&dir).unwrap();
+        listed.list_subdirs(3);
+        assert!(listed.subdirs.is_some());
+        let listed_answers: Vec<bool> = names.iter().map(|n| listed.is_dir(n)).collect();
+        assert_eq!(listed_answers, answers);
+        // More entries than the limit: not listed, looked up one at a time.
+        let mut crowded = DirProbe::open(&dir).unwrap();
+        crowded.list_subdirs(2);
+        assert!(crowded.subdirs.is_none());
+        assert!(crowded.is_dir(OsStr::new("sub")));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -153,6 +153,12 @@ impl JobRef {
     /// AddFileSet (spec §3.2): validates every pair first, then appends them all in one
     /// change (one commit for a state directory); any invalid pair adds none of them.
     pub fn add_files(&self, pairs: &[(&str, &str)]) -> Result<bg_hresult> {
+        if pairs.is_empty() {
+            // A no-op, but the method must still be allowed in the job's state.
+            let rt = self.job.lock();
+            state::check(Method::AddFile, self.job.job_type, rt.rec.state)?;
+            return Ok(S_OK);
+        }
         let mut files = Vec::with_capacity(pairs.len());
         // A set of files usually goes to one directory: check it once.
         let mut checked_dir: Option<fsx::DirProbe> = None;
@@ -160,7 +166,7 @@ impl JobRef {
             let remote = parse_remote(remote_url)?;
             check_local_syntax(local_path)?;
             let local = PathBuf::from(local_path);
-            check_destination(&local, &mut checked_dir)?;
+            check_destination(&local, &mut checked_dir, pairs.len())?;
             files.push(FileRecord::new(remote_url.to_string(), remote, local));
         }
         self.mutate(Method::AddFile, |rt| {
@@ -678,13 +684,28 @@ impl JobRef {
 /// is not itself a directory.
 /// Checks that `local`'s directory exists and `local` is not a directory. `checked_dir` is the
 /// directory a previous call of the same batch found good (then it is not looked at again).
-fn check_destination(local: &Path, checked_dir: &mut Option<fsx::DirProbe>) -> Result<()> {
+/// Checks that `local`'s directory exists and that `local` is not a directory. `checked_dir`
+/// keeps the last directory seen for the next file of a set of `set_len` files.
+fn check_destination(
+    local: &Path,
+    checked_dir: &mut Option<fsx::DirProbe>,
+    set_len: usize,
+) -> Result<()> {
+    /// From this many files in a set, their directory is listed once instead of one lookup
+    /// per file.
+    const LIST_FROM: usize = 64;
     let dir = local
         .parent()
         .ok_or(Error::InvalidArg("local path has no directory"))?;
     if checked_dir.as_ref().map(fsx::DirProbe::dir) != Some(dir) {
         check_directory(dir)?;
         *checked_dir = fsx::DirProbe::open(dir).ok();
+        if set_len >= LIST_FROM {
+            if let Some(probe) = checked_dir.as_mut() {
+                // Worth it while the directory is not much larger than the set.
+                probe.list_subdirs(set_len.saturating_mul(8));
+            }
+        }
     }
     let is_dir = match (checked_dir.as_ref(), local.file_name()) {
         (Some(probe), Some(name)) => probe.is_dir(name),
