@@ -330,7 +330,7 @@ impl Persist {
                 let gen = rt.dirty_gen;
                 let rev = rt.rev + 1;
                 let state = rt.rec.state;
-                let w = JobWrite::new(&rt.rec, &rt.written);
+                let w = JobWrite::new(&rt.rec, &rt.written).to_owned();
                 rt.progress_dirty = false;
                 drop(rt);
                 let saved = tx.write(&w, rev);

@@ -15,6 +15,7 @@ use crate::model::url::parse_remote;
 use crate::model::{Guid, JobRecord, JobState, JobType, Priority};
 use parking_lot::{Mutex, MutexGuard};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -330,7 +331,7 @@ impl Tx<'_> {
     }
 
     /// Writes a copy taken by [`JobWrite::new`] with revision `rev`.
-    pub fn write(&self, w: &JobWrite, rev: i64) -> Result<()> {
+    pub fn write(&self, w: &JobWrite<'_>, rev: i64) -> Result<()> {
         save(self.tx, w, rev).map_err(sql(self.path))
     }
 
@@ -590,25 +591,25 @@ fn fingerprint(f: &FileRecord) -> u64 {
     m.0
 }
 
-/// One write of a job, copied out of its record: the job's row, and the rows of the files
-/// that differ from what the store holds. Taking the copy is the only part that needs the job
-/// lock; the write itself runs without it, so the engine never waits for SQLite.
-pub struct JobWrite {
-    /// The record, without its files.
-    job: JobRecord,
+/// One write of a job: the job's row, and the rows of the files that differ from what the
+/// store holds. It borrows them from the record; [`JobWrite::to_owned`] copies them, so that
+/// the write can run without the job lock and the engine never waits for SQLite.
+pub struct JobWrite<'a> {
+    /// The record (its files are not read from here).
+    job: Cow<'a, JobRecord>,
     /// How many files the job has.
     file_count: usize,
     /// Whether Complete's renames are under way (schema 2: a flag of the job's row).
     complete_intent: bool,
     /// The files to write: index, content, fingerprint, and whether a row for it was
     /// written before (then an update finds it).
-    files: Vec<(usize, FileRecord, u64, bool)>,
+    files: Vec<(usize, Cow<'a, FileRecord>, u64, bool)>,
 }
 
-impl JobWrite {
-    /// Copies what `rec` needs written, given the fingerprints of the rows last written
-    /// (`written`; empty or 0: unknown, the row is written).
-    pub fn new(rec: &JobRecord, written: &[u64]) -> JobWrite {
+impl<'a> JobWrite<'a> {
+    /// What `rec` needs written, given the fingerprints of the rows last written (`written`;
+    /// empty or 0: unknown, the row is written).
+    pub fn new(rec: &'a JobRecord, written: &[u64]) -> JobWrite<'a> {
         let files = rec
             .files
             .iter()
@@ -616,14 +617,28 @@ impl JobWrite {
             .filter_map(|(i, f)| {
                 let fp = fingerprint(f);
                 let before = written.get(i).copied().unwrap_or(0);
-                (before != fp).then(|| (i, f.clone(), fp, before != 0))
+                (before != fp).then_some((i, Cow::Borrowed(f), fp, before != 0))
             })
             .collect();
         JobWrite {
-            job: rec.clone_without_files(),
+            job: Cow::Borrowed(rec),
             file_count: rec.files.len(),
             complete_intent: rec.files.iter().any(|f| f.rename_pending),
             files,
+        }
+    }
+
+    /// A copy that borrows nothing (the record's files only where they are written).
+    pub fn to_owned(&self) -> JobWrite<'static> {
+        JobWrite {
+            job: Cow::Owned(self.job.clone_without_files()),
+            file_count: self.file_count,
+            complete_intent: self.complete_intent,
+            files: self
+                .files
+                .iter()
+                .map(|(i, f, fp, had_row)| (*i, Cow::Owned(f.as_ref().clone()), *fp, *had_row))
+                .collect(),
         }
     }
 
@@ -637,8 +652,8 @@ impl JobWrite {
     }
 }
 
-fn save(tx: &rusqlite::Transaction<'_>, w: &JobWrite, rev: i64) -> rusqlite::Result<()> {
-    let rec = &w.job;
+fn save(tx: &rusqlite::Transaction<'_>, w: &JobWrite<'_>, rev: i64) -> rusqlite::Result<()> {
+    let rec = w.job.as_ref();
     let e = rec.error.as_ref();
     tx.prepare_cached(
         "INSERT INTO jobs (id, seq, rev, type, display_name, description, priority, state, notify_flags, min_retry_delay, \
