@@ -171,6 +171,7 @@ impl Store {
         if now < 2 {
             tx.execute_batch(schema::V2).map_err(sql(&self.path))?;
         }
+        // Version 3 changes no table (see `schema`).
         if now < SCHEMA_VERSION {
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)
                 .map_err(sql(&self.path))?;
@@ -507,6 +508,11 @@ fn load(conn: &Connection, id: Option<&Guid>) -> rusqlite::Result<Vec<StoredJob>
     };
     for (job_id, mut file) in files {
         if let Some(&i) = index.get(&job_id) {
+            // Schema 3: Complete does not rewrite the rows of the files it renamed.
+            if jobs[i].rec.state == JobState::Acknowledged && !file.discarded {
+                file.completed = true;
+                file.temp_path = None;
+            }
             // A Complete that recorded its intent renames every transferred file that still
             // has its temp file (see `JobRef::complete`).
             file.rename_pending |= intents[i]
@@ -608,12 +614,15 @@ pub struct JobWrite<'a> {
 
 impl<'a> JobWrite<'a> {
     /// What `rec` needs written, given the fingerprints of the rows last written (`written`;
-    /// empty or 0: unknown, the row is written).
+    /// empty or 0: unknown, the row is written). The completed files of an ACKNOWLEDGED job
+    /// are not written: loading infers them (schema 3).
     pub fn new(rec: &'a JobRecord, written: &[u64]) -> JobWrite<'a> {
+        let acknowledged = rec.state == JobState::Acknowledged;
         let files = rec
             .files
             .iter()
             .enumerate()
+            .filter(|(_, f)| !(acknowledged && f.completed))
             .filter_map(|(i, f)| {
                 let fp = fingerprint(f);
                 let before = written.get(i).copied().unwrap_or(0);
@@ -839,6 +848,63 @@ mod tests {
             .unwrap();
         let back = store.load(&rec.id).unwrap().unwrap().rec;
         assert!(back.files.iter().all(|f| !f.rename_pending));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_acknowledged_job_loads_its_renamed_files_as_completed_without_rewriting_them() {
+        let dir = scratch("ack");
+        let store = Store::open(&dir).unwrap();
+        let mut rec = JobRecord::new(Guid([8; 16]), JobType::Download, "j".into(), 1);
+        rec.state = JobState::Transferred;
+        rec.files = vec![file("a", true), file("b", true), file("c", false)];
+        let mut written = Vec::new();
+        store
+            .transaction(|tx| tx.save(&rec, 1, &mut written))
+            .unwrap();
+        // Complete: two files renamed, the third discarded.
+        rec.state = JobState::Acknowledged;
+        for f in &mut rec.files[..2] {
+            f.completed = true;
+            f.temp_path = None;
+        }
+        rec.files[2].discarded = true;
+        rec.files[2].temp_path = None;
+        store
+            .transaction(|tx| tx.save(&rec, 2, &mut written))
+            .unwrap();
+        let (completed_rows, discarded_rows): (i64, i64) = store
+            .lock_conn()
+            .query_row(
+                "SELECT sum(completed), sum(discarded) FROM files",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((completed_rows, discarded_rows), (0, 1));
+        let back = store.load(&rec.id).unwrap().unwrap().rec;
+        let view = |r: &JobRecord| -> Vec<(bool, bool, bool, bool)> {
+            r.files
+                .iter()
+                .map(|f| {
+                    (
+                        f.completed,
+                        f.discarded,
+                        f.temp_path.is_some(),
+                        f.rename_pending,
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(view(&back), view(&rec));
+        assert_eq!(
+            view(&back),
+            [
+                (true, false, false, false),
+                (true, false, false, false),
+                (false, true, false, false)
+            ]
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -1,7 +1,7 @@
 //! The store's schema. `PRAGMA user_version` holds its version; a newer one is refused.
 
 /// The schema version this bgcopy writes and reads.
-pub(crate) const SCHEMA_VERSION: i64 = 2;
+pub(crate) const SCHEMA_VERSION: i64 = 3;
 
 /// Version 1.
 pub(crate) const V1: &str = "
@@ -65,3 +65,9 @@ CREATE TABLE files (
 pub(crate) const V2: &str = "
 ALTER TABLE jobs ADD COLUMN complete_intent INTEGER NOT NULL DEFAULT 0;
 ";
+
+// Version 3 changes no table. Complete no longer rewrites the rows of the files it renamed:
+// in an ACKNOWLEDGED job every file that is not discarded is completed and has no temp file,
+// whatever its row says, and loading makes it so. A version 2 store is already consistent with
+// that; the version is raised so that an older bgcopy, which would read such rows as files
+// still waiting for their rename, refuses the store instead.
