@@ -248,6 +248,7 @@ fn run(engine: Weak<Engine>, mut multi: Multi, rx: Receiver<Cmd>) {
             start(&strong, &multi, &mut slots, &mut pool, t);
         }
         let stall = Duration::from_millis(strong.options().stall_timeout_ms.max(1));
+        let now = Instant::now();
         for slot in slots.iter_mut() {
             let Some(a) = slot.as_ref() else { continue };
             let outcome = if shutdown || a.run.stopped() {
@@ -256,7 +257,7 @@ fn run(engine: Weak<Engine>, mut multi: Multi, rx: Receiver<Cmd>) {
                 && a.handle
                     .get_ref()
                     .last_activity()
-                    .is_some_and(|t| t.elapsed() > stall)
+                    .is_some_and(|t| now.saturating_duration_since(t) > stall)
             {
                 Some(Some(TransferError::new(
                     Failure {

@@ -327,9 +327,15 @@ impl Download {
 
 impl Handler for Download {
     fn header(&mut self, data: &[u8]) -> bool {
-        self.last_activity = Instant::now();
         let line = trim_ascii(data);
+        if line.is_empty() {
+            // The end of a head: one clock read per response, not one per header line (a
+            // head arrives in one piece in practice; a stall inside one still shows).
+            self.last_activity = Instant::now();
+            return true;
+        }
         if let Some(rest) = line.strip_prefix(b"HTTP/") {
+            self.last_activity = Instant::now();
             // A new response (after a redirect or a 100 Continue): forget the previous head.
             self.head = Head::default();
             self.head.status = rest
