@@ -681,11 +681,9 @@ impl JobRef {
 }
 
 /// AddFile's checks on the destination: its directory exists and is a directory, and the name
-/// is not itself a directory.
-/// Checks that `local`'s directory exists and `local` is not a directory. `checked_dir` is the
-/// directory a previous call of the same batch found good (then it is not looked at again).
-/// Checks that `local`'s directory exists and that `local` is not a directory. `checked_dir`
-/// keeps the last directory seen for the next file of a set of `set_len` files.
+/// is not itself a directory. `checked_dir` is the directory a previous call for the same set
+/// of `set_len` files found good (then it is not looked at again, and a large set's directory
+/// is listed once instead of looked up per name).
 fn check_destination(
     local: &Path,
     checked_dir: &mut Option<fsx::DirProbe>,

@@ -331,7 +331,7 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Writes a copy taken by [`JobWrite::new`] with revision `rev`.
+    /// Writes `w` (see [`JobWrite`]) with revision `rev`.
     pub fn write(&self, w: &JobWrite<'_>, rev: i64) -> Result<()> {
         save(self.tx, w, rev).map_err(sql(self.path))
     }
