@@ -342,6 +342,15 @@ static void test_complete_other(void)
     for (int i = 0; i < NF; i++) CHECK(content_file_ok(local[i], 96 * KIB, 30 + (uint64_t)i, 1));
     CHECK(poll_no_temps(dst, SEE_MS));
     CHILD_OK(&c, "waitstate %u %d", SEE_MS, BG_JOB_STATE_ACKNOWLEDGED);
+    /* The child learned of the Complete from the store, where the renamed files' rows are not
+     * rewritten (schema 3): loading an ACKNOWLEDGED job makes them completed. */
+    for (int i = 0; i < NF; i++) {
+        char want[128];
+        snprintf(want, sizeof want, "ok %" PRIu64 " %" PRIu64 " 1", (uint64_t)(96 * KIB),
+                 (uint64_t)(96 * KIB));
+        CHILD_OK(&c, "fileprogress %d", i);
+        CHECK_MSG(strcmp(c.line, want) == 0, "the child sees file %d as \"%s\"", i, c.line);
+    }
     CHILD_OK(&c, "close");
     CHILD_EXIT_CLEAN(&c);
     CHECK_OK(bg_manager_close(m));
