@@ -51,6 +51,28 @@ def test_several_files_in_order(manager, server, tmp_path):
         server.verify(tmp_path / f"f{i}", size, seed=i)
 
 
+def test_add_files_is_all_or_nothing_and_transfers_in_order(manager, server, tmp_path):
+    n = 100  # 64 files or more: AddFileSet lists the destination directory once
+    (tmp_path / "taken").mkdir()
+    pairs = [(server.url(f"/data/{300 + i}/set{i}?seed={i}"), tmp_path / f"set{i}") for i in range(n)]
+    with manager.create_job("set") as job:
+        bad = list(pairs)
+        bad[70] = (bad[70][0], tmp_path / "taken")  # a directory
+        with pytest.raises(bgcopy.InvalidArgumentError):
+            job.add_files(bad)
+        assert job.file_count == 0
+        job.add_files([])
+        assert job.file_count == 0
+        job.add_files(pairs)
+        assert [f.local_name for f in job.files] == [str(local) for _, local in pairs]
+        job.resume()
+        assert job.wait(60) is JobState.TRANSFERRED
+        assert job.complete() is CompleteResult.OK
+    for i in range(n):
+        server.verify(tmp_path / f"set{i}", 300 + i, seed=i)
+    assert leftover_temp_files(tmp_path) == []
+
+
 def test_file_url_copy(manager, tmp_path):
     src = tmp_path / "source.bin"
     data = os.urandom(2 * MiB + 123)
