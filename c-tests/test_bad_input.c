@@ -593,22 +593,23 @@ static void test_add_file(void)
 
 /* The boundaries of the same limits are accepted (on a scratch job). */
 /* AddFileSet: all or nothing, and the same answers whether the destination directory is looked
- * up name by name (small sets), listed once (sets of 64 files or more), or too crowded to list
- * (more than 8 entries per file of the set: looked up again). */
+ * up name by name (small sets), listed once and found to hold no directory (sets of 64 files or
+ * more), found to hold one (looked up again), or too crowded to list (more than 8 entries per
+ * file of the set: looked up). */
 static void test_add_file_set(void)
 {
     enum { N = 64, CROWD = 8 * N + 10 };
     const char *u = g.src_url;
-    char roomy[4096], crowded[4096], p[4200];
+    char roomy[4096], crowded[4096], plain[4096], p[4200];
     REQUIRE(path_join(roomy, sizeof roomy, g.dir, "set-roomy") != NULL);
     REQUIRE(path_join(crowded, sizeof crowded, g.dir, "set-crowded") != NULL);
-    const char *dirs[] = {roomy, crowded};
-    for (size_t d = 0; d < 2; d++) {
+    REQUIRE(path_join(plain, sizeof plain, g.dir, "set-plain") != NULL);
+    const char *dirs[] = {roomy, crowded, plain};
+    for (size_t d = 0; d < 3; d++) {
         REQUIRE(mkdir(dirs[d], 0700) == 0);
-        snprintf(p, sizeof p, "%s/subdir", dirs[d]);
-        REQUIRE(mkdir(p, 0700) == 0);
         char target[4200];
-        snprintf(target, sizeof target, "%s/subdir", dirs[d]);
+        snprintf(target, sizeof target, "%s/subdir", d < 2 ? dirs[d] : roomy);
+        if (d < 2) REQUIRE(mkdir(target, 0700) == 0); /* set-plain holds no directory */
         snprintf(p, sizeof p, "%s/link-to-subdir", dirs[d]);
         REQUIRE(symlink(target, p) == 0);
     }
@@ -621,7 +622,7 @@ static void test_add_file_set(void)
     static char names[N][4200];
     const char *remotes[N], *locals[N];
     const size_t sizes[] = {3, N};
-    for (size_t d = 0; d < 2; d++) {
+    for (size_t d = 0; d < 3; d++) {
         for (size_t k = 0; k < 2; k++) {
             size_t n = sizes[k];
             for (size_t i = 0; i < n; i++) {
@@ -629,9 +630,11 @@ static void test_add_file_set(void)
                 remotes[i] = u;
                 locals[i] = names[i];
             }
-            /* one name is a directory, or the directory itself: nothing is added */
-            snprintf(names[n - 2], sizeof names[n - 2], "%s/subdir", dirs[d]);
-            BAD(E_INVALIDARG, bg_job_add_file_set(g.job, n, remotes, locals));
+            /* one name is a directory: nothing is added */
+            if (d < 2) {
+                snprintf(names[n - 2], sizeof names[n - 2], "%s/subdir", dirs[d]);
+                BAD(E_INVALIDARG, bg_job_add_file_set(g.job, n, remotes, locals));
+            }
             snprintf(names[n - 2], sizeof names[n - 2], "%s/subdir/", dirs[d]);
             BAD(E_INVALIDARG, bg_job_add_file_set(g.job, n, remotes, locals));
             /* a missing directory */

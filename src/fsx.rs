@@ -7,8 +7,7 @@
 //! replaces whatever is at the final name (a planted symlink included) instead of writing
 //! through it.
 
-use std::collections::HashSet;
-use std::ffi::{CString, OsStr, OsString};
+use std::ffi::{CString, OsStr};
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -141,8 +140,8 @@ pub fn reopen_temp(temp: &Path) -> io::Result<File> {
 pub struct DirProbe {
     dir: PathBuf,
     fd: OwnedFd,
-    /// Its subdirectories, once listed by [`DirProbe::list_subdirs`].
-    subdirs: Option<HashSet<OsString>>,
+    /// Listed by [`DirProbe::check_for_subdirs`] and found to hold no directory.
+    no_subdirs: bool,
 }
 
 impl DirProbe {
@@ -151,35 +150,29 @@ impl DirProbe {
         Ok(DirProbe {
             dir: dir.to_path_buf(),
             fd: open_fd(dir, libc::O_PATH | libc::O_DIRECTORY)?,
-            subdirs: None,
+            no_subdirs: false,
         })
     }
 
-    /// Lists the directory's subdirectories in one pass, so that [`DirProbe::is_dir`] needs no
-    /// system call afterwards: for a large batch of names, cheaper than a lookup per name (a
-    /// lookup of an absent name costs about as much as reading a few dozen entries). Gives
-    /// up, leaving lookups one at a time, when the directory holds more than `limit` entries
-    /// or cannot be listed.
-    pub fn list_subdirs(&mut self, limit: usize) {
+    /// Lists the directory once: when it holds no directory at all, no name in it can be one,
+    /// and [`DirProbe::is_dir`] needs no system call. For a large batch of names that is
+    /// cheaper than a lookup per name (a lookup of an absent name costs about as much as
+    /// reading a few dozen entries). A directory that holds a directory keeps the lookups: a
+    /// case-insensitive file system, for one, would find it under another spelling. Gives up
+    /// after `limit` entries, or when the directory cannot be listed.
+    pub fn check_for_subdirs(&mut self, limit: usize) {
         let Ok(entries) = std::fs::read_dir(&self.dir) else {
             return;
         };
-        let mut subdirs = HashSet::new();
         for (n, entry) in entries.enumerate() {
-            if n >= limit {
-                return;
-            }
             // The entry's type as the directory records it (an `lstat` where the file system
             // does not): a symlink is not followed, as in the lookup.
-            match entry.and_then(|e| Ok((e.file_type()?, e))) {
-                Ok((t, e)) if t.is_dir() => {
-                    subdirs.insert(e.file_name());
-                }
-                Ok(_) => {}
-                Err(_) => return,
+            match entry.and_then(|e| e.file_type()) {
+                Ok(t) if n < limit && !t.is_dir() => {}
+                _ => return,
             }
         }
-        self.subdirs = Some(subdirs);
+        self.no_subdirs = true;
     }
 
     /// The directory.
@@ -189,8 +182,8 @@ impl DirProbe {
 
     /// Whether the entry `name` is a directory (a symlink is not followed; absent: `false`).
     pub fn is_dir(&self, name: &OsStr) -> bool {
-        if let Some(subdirs) = &self.subdirs {
-            return subdirs.contains(name);
+        if self.no_subdirs {
+            return false;
         }
         let Ok(c) = cstr(name) else {
             return false;
@@ -312,23 +305,30 @@ mod tests {
     #[test]
     fn a_listed_directory_answers_as_lookups_do() {
         let dir = scratch("probe");
-        std::fs::create_dir(dir.join("sub")).unwrap();
-        std::fs::write(dir.join("file"), b"x").unwrap();
-        std::os::unix::fs::symlink(dir.join("sub"), dir.join("link")).unwrap();
-        let names = ["sub", "file", "link", "absent"].map(OsStr::new);
-        let looked_up = DirProbe::open(&dir).unwrap();
-        let answers: Vec<bool> = names.iter().map(|n| looked_up.is_dir(n)).collect();
-        assert_eq!(answers, [true, false, false, false]);
-        let mut listed = DirProbe::open(&dir).unwrap();
-        listed.list_subdirs(3);
-        assert!(listed.subdirs.is_some());
-        let listed_answers: Vec<bool> = names.iter().map(|n| listed.is_dir(n)).collect();
-        assert_eq!(listed_answers, answers);
-        // More entries than the limit: not listed, looked up one at a time.
-        let mut crowded = DirProbe::open(&dir).unwrap();
-        crowded.list_subdirs(2);
-        assert!(crowded.subdirs.is_none());
-        assert!(crowded.is_dir(OsStr::new("sub")));
+        let plain = dir.join("plain");
+        std::fs::create_dir(&plain).unwrap();
+        std::fs::write(plain.join("file"), b"x").unwrap();
+        std::os::unix::fs::symlink(&dir, plain.join("link")).unwrap();
+        let names = ["file", "link", "absent"].map(OsStr::new);
+        // No directory in it: no name can be one, and none is looked up.
+        let mut listed = DirProbe::open(&plain).unwrap();
+        listed.check_for_subdirs(2);
+        assert!(listed.no_subdirs);
+        let looked_up = DirProbe::open(&plain).unwrap();
+        for n in names {
+            assert!(!listed.is_dir(n) && !looked_up.is_dir(n), "{n:?}");
+        }
+        // More entries than the limit: names are looked up.
+        let mut crowded = DirProbe::open(&plain).unwrap();
+        crowded.check_for_subdirs(1);
+        assert!(!crowded.no_subdirs);
+        // A directory in it: names are looked up, and the directory is found.
+        std::fs::create_dir(plain.join("sub")).unwrap();
+        let mut with_sub = DirProbe::open(&plain).unwrap();
+        with_sub.check_for_subdirs(100);
+        assert!(!with_sub.no_subdirs);
+        assert!(with_sub.is_dir(OsStr::new("sub")));
+        assert!(!with_sub.is_dir(OsStr::new("link")));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

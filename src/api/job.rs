@@ -683,14 +683,14 @@ impl JobRef {
 /// AddFile's checks on the destination: its directory exists and is a directory, and the name
 /// is not itself a directory. `checked_dir` is the directory a previous call for the same set
 /// of `set_len` files found good (then it is not looked at again, and a large set's directory
-/// is listed once instead of looked up per name).
+/// is listed once: with no directory in it, no name needs a lookup).
 fn check_destination(
     local: &Path,
     checked_dir: &mut Option<fsx::DirProbe>,
     set_len: usize,
 ) -> Result<()> {
-    /// From this many files in a set, their directory is listed once instead of one lookup
-    /// per file.
+    /// From this many files in a set, their directory is listed once, which spares the
+    /// lookup per file when it holds no directory.
     const LIST_FROM: usize = 64;
     let dir = local
         .parent()
@@ -701,7 +701,7 @@ fn check_destination(
         if set_len >= LIST_FROM {
             if let Some(probe) = checked_dir.as_mut() {
                 // Worth it while the directory is not much larger than the set.
-                probe.list_subdirs(set_len.saturating_mul(8));
+                probe.check_for_subdirs(set_len.saturating_mul(8));
             }
         }
     }
