@@ -128,14 +128,14 @@ fn dispatch(engine: &Arc<Engine>, job: &Arc<Job>, run: &Arc<RunControl>) {
 /// Ends a run: the transfer no longer touches the job's files.
 fn leave(engine: &Arc<Engine>, job: &Arc<Job>, run: &Arc<RunControl>) {
     // The descriptors of temp files made ahead are closed without the job lock, and before
-    // `worker_active` is cleared (the run's last touch of its temp files). The run is over, so
-    // the preparing thread adds none meanwhile (it checks that the run is current).
+    // `worker_active` is cleared (the run's last touch of its temp files). The preparing thread
+    // adds none meanwhile: every way here has stopped the run or taken it off the job, and it
+    // only adds for the job's current, unstopped run.
     let prepared = std::mem::take(&mut job.lock().prepared);
     drop(prepared);
     {
         let mut rt = job.lock();
         rt.worker_active = false;
-        rt.prepared.clear();
         rt.prepare_asked = false;
         rt.run_started = None;
         rt.last_ran = Some(std::time::Instant::now());
