@@ -29,6 +29,9 @@ pub const LEASE_FILE: &str = "engine.lock";
 const POLL: Duration = Duration::from_millis(100);
 /// Byte progress is written at most this often per job.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(500);
+/// How long a job that entered TRANSFERRED or ERROR waits to be written until that entry is
+/// published (normally microseconds; see `Persist::flush_all`).
+const UNPUBLISHED_MAX: Duration = Duration::from_millis(500);
 /// Tombstones of ended jobs are kept this long (ms), so other processes learn how they ended.
 const TOMBSTONE_AGE_MS: i64 = 24 * 3600 * 1000;
 
@@ -157,6 +160,7 @@ impl Persist {
     fn run(&self, manager: Weak<Manager>) {
         let mut pending: HashMap<Guid, Arc<Job>> = HashMap::new();
         let mut last_progress: HashMap<Guid, Instant> = HashMap::new();
+        let mut unpublished_since: HashMap<Guid, Instant> = HashMap::new();
         // Unknown at first: the first poll reads every job again, so a change another process
         // committed between our load and this thread's start is not missed.
         let mut data_version = i64::MIN;
@@ -193,7 +197,12 @@ impl Persist {
                 }
             }
             // Write what the engine changed; byte progress at most every PROGRESS_INTERVAL.
-            self.flush_all(&mut pending, &mut last_progress, stopping);
+            self.flush_all(
+                &mut pending,
+                &mut last_progress,
+                &mut unpublished_since,
+                stopping,
+            );
             if stopping {
                 return;
             }
@@ -260,23 +269,42 @@ impl Persist {
     /// every dirty job whole (only its changed file rows), and byte progress of the others
     /// when due. A job another process changed meanwhile is merged instead (ours is written on
     /// the next round). On failure nothing is lost: the jobs stay pending.
+    ///
+    /// A job that entered TRANSFERRED or ERROR is written once that entry is published:
+    /// publishing decides whether a callback takes the event, and that decision
+    /// (`notify_cmd_done`) must reach the store together with the state. Written apart, a
+    /// process killed in between would leave a state that says TRANSFERRED and no record of the
+    /// callback, and the next lease holder would run the command line for an event that was
+    /// taken. Publishing follows the change at once and touches the job again; in case it does
+    /// not, the job waits at most [`UNPUBLISHED_MAX`] (`unpublished_since`).
     fn flush_all(
         &self,
         pending: &mut HashMap<Guid, Arc<Job>>,
         last_progress: &mut HashMap<Guid, Instant>,
+        unpublished_since: &mut HashMap<Guid, Instant>,
         stopping: bool,
     ) {
         let mut full = Vec::new();
         let mut progress = Vec::new();
         pending.retain(|id, job| {
-            let (dirty, moved, state_changed) = {
+            let (dirty, moved, state_changed, unpublished) = {
                 let rt = job.lock();
                 (
                     rt.is_dirty(),
                     rt.progress_dirty,
                     rt.rec.state != rt.saved_state,
+                    rt.entered
+                        .iter()
+                        .any(|s| matches!(s, JobState::Transferred | JobState::Error)),
                 )
             };
+            if dirty && unpublished && !stopping {
+                let since = *unpublished_since.entry(*id).or_insert_with(Instant::now);
+                if since.elapsed() < UNPUBLISHED_MAX {
+                    return true;
+                }
+            }
+            unpublished_since.remove(id);
             if dirty {
                 // A state change is written at once; other engine-side changes (a file done, a
                 // temp file made, a validator) at most every PROGRESS_INTERVAL per job: a crash

@@ -405,9 +405,11 @@ impl Job {
                     }
                 }
             }
-            (command, touch)
+            (command, touch || state_event)
         };
         let (command, touch) = command;
+        // After entering TRANSFERRED or ERROR, the sync thread writes the job only once this
+        // ran (see `Persist::flush_all`): tell it, so the write follows at once.
         if touch {
             if let Some(engine) = self.engine.get().and_then(Weak::upgrade) {
                 engine.touch(self);
