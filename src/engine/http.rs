@@ -1,7 +1,8 @@
-//! The HTTP thread: every HTTP(S) transfer of a manager runs here, on one libcurl multi handle,
-//! so many concurrent jobs cost one thread and share one connection cache (keep-alive across
-//! files and jobs). It also detects stalls: a transfer that receives nothing for the manager's
-//! stall timeout fails with a transient `BG_E_TIMEOUT` instead of hanging.
+//! An HTTP thread: the HTTP(S) transfers of the runs placed on it (see [`super::lanes`]) run
+//! here, on one libcurl multi handle, so many concurrent jobs share the thread and its connection
+//! cache (keep-alive across files and jobs). It also detects stalls: a transfer that receives
+//! nothing for the manager's stall timeout fails with a transient `BG_E_TIMEOUT` instead of
+//! hanging.
 
 use super::job::{Job, RunControl};
 use super::prepare;
@@ -35,6 +36,10 @@ pub struct Transfer {
     pub url: String,
 }
 
+/// How long an HTTP thread with no transfer waits before it looks again (it is woken for
+/// anything new before that).
+const IDLE_WAIT: Duration = Duration::from_secs(5);
+
 /// Idle libcurl handles kept for reuse, at most.
 const POOL_MAX: usize = 64;
 
@@ -60,8 +65,9 @@ pub struct HttpDriver {
 }
 
 impl HttpDriver {
-    /// Starts the HTTP thread for `engine`.
-    pub(super) fn start(engine: Weak<Engine>) -> std::io::Result<HttpDriver> {
+    /// Starts an HTTP thread for `engine`, with libcurl's limit of connections per host at
+    /// `max_host` (at least 1).
+    pub(super) fn start(engine: Weak<Engine>, max_host: usize) -> std::io::Result<HttpDriver> {
         static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel();
@@ -69,7 +75,8 @@ impl HttpDriver {
         let thread = std::thread::Builder::new()
             .name("bgcopy-http".into())
             .spawn(move || {
-                let multi = Multi::new();
+                let mut multi = Multi::new();
+                let _ = multi.set_max_host_connections(max_host.max(1));
                 let _ = waker_tx.send(multi.waker());
                 let _ = boundary::guard(|| {
                     LOCAL.with(|l| *l.borrow_mut() = Some((id, Vec::new())));
@@ -348,6 +355,11 @@ fn run(engine: Weak<Engine>, mut multi: Multi, rx: Receiver<Cmd>) {
         let mut wait = Duration::from_millis(200)
             .min(stall / 4)
             .max(Duration::from_millis(5));
+        // With no transfer there is nothing to check: new work, a stop and a shutdown all
+        // wake the thread (libcurl keeps a wake-up that comes before the wait).
+        if slots.iter().all(Option::is_none) {
+            wait = IDLE_WAIT;
+        }
         if any_paused {
             wait = wait.min(Duration::from_millis(10));
         }

@@ -1,5 +1,6 @@
 //! The shared, lockable job: its record plus what the engine needs to run and stop it.
 
+use super::lanes::Lane;
 use crate::model::job::JobError;
 use crate::model::{Guid, JobRecord, JobState, JobType};
 use crate::notify::{self, Event, Listener};
@@ -16,16 +17,23 @@ pub type Waker = Arc<dyn Fn() + Send + Sync>;
 pub struct RunControl {
     stop: AtomicBool,
     waker: Waker,
+    lane: Lane,
 }
 
 impl RunControl {
-    /// A run whose stop wakes the transfer thread through `waker` (lock-free: it may be
-    /// called with the job lock held).
-    pub fn new(waker: Waker) -> Arc<Self> {
+    /// A run on HTTP lane `lane` whose stop wakes the transfer thread through `waker`
+    /// (lock-free: it may be called with the job lock held).
+    pub fn new(waker: Waker, lane: Lane) -> Arc<Self> {
         Arc::new(RunControl {
             stop: AtomicBool::new(false),
             waker,
+            lane,
         })
+    }
+
+    /// The HTTP thread this run's HTTP files go to.
+    pub fn lane(&self) -> &Lane {
+        &self.lane
     }
 
     /// Asks the transfer to stop, and wakes the thread that runs it.

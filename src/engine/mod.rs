@@ -9,6 +9,7 @@
 mod copy;
 pub mod http;
 pub mod job;
+mod lanes;
 mod prepare;
 mod runner;
 pub mod throttle;
@@ -124,7 +125,8 @@ pub struct Engine {
     sched: Mutex<Sched>,
     wake: Condvar,
     options: Mutex<Options>,
-    http: once_cell::sync::OnceCell<http::HttpDriver>,
+    /// The HTTP threads.
+    lanes: once_cell::sync::OnceCell<lanes::Lanes>,
     /// Creates temp files ahead of the HTTP thread.
     prepare: prepare::Preparer,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -148,21 +150,26 @@ impl Engine {
             }),
             wake: Condvar::new(),
             options: Mutex::new(Options::default()),
-            http: once_cell::sync::OnceCell::new(),
+            lanes: once_cell::sync::OnceCell::new(),
             prepare: prepare::Preparer::start()?,
             thread: Mutex::new(None),
             touch: once_cell::sync::OnceCell::new(),
             lease: std::sync::atomic::AtomicBool::new(true),
             throttle: throttle::Throttle::default(),
         });
-        let driver = match http::HttpDriver::start(Arc::downgrade(&engine)) {
-            Ok(driver) => driver,
+        let max_host = engine.options().max_host_connections as usize;
+        let lanes = match lanes::Lanes::start(
+            Arc::downgrade(&engine),
+            lanes::Lanes::default_count(),
+            max_host,
+        ) {
+            Ok(lanes) => lanes,
             Err(e) => {
                 engine.prepare.shutdown();
                 return Err(e);
             }
         };
-        let _ = engine.http.set(driver);
+        let _ = engine.lanes.set(lanes);
         let weak = Arc::downgrade(&engine);
         let thread = std::thread::Builder::new()
             .name("bgcopy-scheduler".into())
@@ -172,7 +179,7 @@ impl Engine {
         match thread {
             Ok(thread) => *engine.thread.lock() = Some(thread),
             Err(e) => {
-                engine.http().shutdown();
+                engine.lanes().shutdown();
                 engine.prepare.shutdown();
                 return Err(e);
             }
@@ -180,11 +187,11 @@ impl Engine {
         Ok(engine)
     }
 
-    /// The HTTP thread.
-    pub(crate) fn http(&self) -> &http::HttpDriver {
-        self.http
+    /// The HTTP threads.
+    pub(crate) fn lanes(&self) -> &lanes::Lanes {
+        self.lanes
             .get()
-            .expect("the HTTP driver is set when the engine starts")
+            .expect("the HTTP threads are set when the engine starts")
     }
 
     /// The thread that creates temp files ahead of the HTTP thread.
@@ -192,9 +199,10 @@ impl Engine {
         &self.prepare
     }
 
-    /// A waker for a new run: stopping the run interrupts the HTTP thread's wait.
-    pub(crate) fn waker(&self) -> job::Waker {
-        self.http().waker()
+    /// A new run, placed on an HTTP thread; stopping it interrupts that thread's wait.
+    pub(crate) fn new_run(&self) -> Arc<job::RunControl> {
+        let lane = self.lanes().assign();
+        job::RunControl::new(self.lanes().driver(&lane).waker(), lane)
     }
 
     /// Sets the hook told about every engine-side change of a job (once).
@@ -255,11 +263,11 @@ impl Engine {
     pub fn set_options(&self, options: Options) {
         let old = std::mem::replace(&mut *self.options.lock(), options);
         if old.max_host_connections != options.max_host_connections {
-            self.http()
+            self.lanes()
                 .set_max_host_connections(options.max_host_connections as usize);
         }
         self.wake();
-        self.http().wake();
+        self.lanes().wake();
     }
 
     /// Stops every transfer and joins the engine's threads. Jobs keep their states; temp files
@@ -275,7 +283,7 @@ impl Engine {
             job.lock().stop_run();
             job.notify();
         }
-        self.http().shutdown();
+        self.lanes().shutdown();
         self.prepare.shutdown();
         if let Some(thread) = self.thread.lock().take() {
             let _ = thread.join();

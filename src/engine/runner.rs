@@ -49,7 +49,7 @@ const MAX_RESTARTS: u32 = 3;
 
 /// Starts a QUEUED job that has no transfer running. Called by the scheduler.
 pub(super) fn start(engine: &Arc<Engine>, job: &Arc<Job>) -> bool {
-    let run = RunControl::new(engine.waker());
+    let run = engine.new_run();
     {
         let mut rt = job.lock();
         // A job whose files Complete or Cancel is working on must not start a transfer.
@@ -116,7 +116,7 @@ fn dispatch(engine: &Arc<Engine>, job: &Arc<Job>, run: &Arc<RunControl>) {
                 finished(engine, job, run, index, FileOutcome::Failed(err));
             }
         }
-        Remote::Http(url) => engine.http().submit(Transfer {
+        Remote::Http(url) => engine.lanes().driver(run.lane()).submit(Transfer {
             job: job.clone(),
             run: run.clone(),
             index,
