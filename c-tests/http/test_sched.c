@@ -20,6 +20,10 @@
  *                    one of the same size is done) and lifting it at run time applies
  *   persist          manager options and a job's priority and cap survive close + reopen of a
  *                    state directory; the job then finishes byte-identical
+ *   host_limit       BG_OPTION_MAX_CONNECTIONS_PER_HOST holds for the whole manager, however
+ *                    many HTTP threads it runs: with more jobs than the limit, the server sees
+ *                    exactly the limit's number of requests at once at most (the default 6,
+ *                    then 3, then 1), and every job still finishes byte-identical
  *
  * Sources are /data/<size>/sched-<pid>/<case> on the fixture's plain server, slowed with
  * trickle= so transfers last long enough to be observed; the <pid> segment keeps the per-path
@@ -687,6 +691,75 @@ static void test_persist(void)
     CHECK_OK(bg_manager_close(m));
 }
 
+/* ---- the per-host connection limit ------------------------------------------------------ */
+
+/* The most requests of `group` the server answered at once (UINT64_MAX when unreadable). */
+static uint64_t group_peak(const char *group, uint64_t *in_flight)
+{
+    char target[256];
+    snprintf(target, sizeof target, "/__stats?group=%s", group);
+    int status = 0;
+    char *body = http_get_raw(http_port(0), target, &status, NULL);
+    int ok = body != NULL && status == 200;
+    uint64_t peak = ok ? json_u64_field(body, "peak", &ok) : 0;
+    uint64_t now = ok ? json_u64_field(body, "in_flight", &ok) : 0;
+    free(body);
+    if (!ok) return UINT64_MAX;
+    if (in_flight) *in_flight = now;
+    return peak;
+}
+
+/* `jobs` jobs of one trickled 64 KiB file each (about half a second), all resumed at once on
+ * a manager allowing 8 transfers; `limit` 0 leaves the option at its default. Returns the
+ * server's peak of requests at once. */
+static uint64_t run_host_limit(const char *tag, int jobs, uint64_t limit)
+{
+    bg_manager m = fast_manager();
+    REQUIRE_OK(bg_manager_set_option(m, BG_OPTION_MAX_BACKGROUND_TRANSFERS, 8));
+    if (limit) REQUIRE_OK(bg_manager_set_option(m, BG_OPTION_MAX_CONNECTIONS_PER_HOST, limit));
+    char group[64];
+    snprintf(group, sizeof group, "sched-%d-%s", g_pid, tag);
+    bg_job job[8];
+    src s[8];
+    REQUIRE(jobs <= 8);
+    for (int i = 0; i < jobs; i++) {
+        char name[64], url[1024];
+        snprintf(name, sizeof name, "limit-%s-%d", tag, i);
+        s[i] = (src){.size_text = "64k", .size = 64 * KIB, .seed = 900 + (uint64_t)i,
+                     .trickle = 128 * KIB};
+        src_path(s[i].path, sizeof s[i].path, s[i].size_text, name);
+        http_url(url, sizeof url, 0, "%s?seed=%" PRIu64 "&trickle=%" PRIu64 "&group=%s",
+                 s[i].path, s[i].seed, s[i].trickle, group);
+        REQUIRE(path_join(s[i].local, sizeof s[i].local, g_dir, name) != NULL);
+        job[i] = new_job(m, name, 0);
+        REQUIRE_OK(bg_job_add_file(job[i], url, s[i].local));
+    }
+    for (int i = 0; i < jobs; i++) REQUIRE_OK(bg_job_resume(job[i]));
+    for (int i = 0; i < jobs; i++) {
+        CHECK_EQ_INT(wait_final(job[i], 60000), BG_JOB_STATE_TRANSFERRED);
+        CHECK_EQ_INT(job_error_count(job[i]), 0);
+        complete_and_verify(job[i], &s[i], "host_limit");
+        CHECK_OK(bg_job_release(job[i]));
+    }
+    CHECK_OK(bg_manager_close(m));
+    uint64_t in_flight = UINT64_MAX;
+    uint64_t peak = group_peak(group, &in_flight);
+    CHECK_EQ_U64(in_flight, 0);
+    printf("host_limit: %d jobs, limit %" PRIu64 ": at most %" PRIu64 " requests at once\n", jobs,
+           limit ? limit : 6, peak);
+    return peak;
+}
+
+static void test_host_limit(void)
+{
+    section("host_limit: the per-host connection limit holds across the HTTP threads");
+    /* Every job wants a connection for the whole half second, so the peak is the limit. */
+    CHECK_EQ_U64(run_host_limit("eight", 8, 8), 8);
+    CHECK_EQ_U64(run_host_limit("default", 8, 0), 6);
+    CHECK_EQ_U64(run_host_limit("three", 4, 3), 3);
+    CHECK_EQ_U64(run_host_limit("one", 3, 1), 1);
+}
+
 int main(int argc, char **argv)
 {
     g_pid = (int)getpid();
@@ -705,6 +778,7 @@ int main(int argc, char **argv)
         {"job_cap", test_job_cap},
         {"cap_window", test_cap_window},
         {"persist", test_persist},
+        {"host_limit", test_host_limit},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int run = argc < 2;

@@ -67,9 +67,32 @@ struct KeyState {
     bodies: u64,
 }
 
+/// Requests of one `group=` name being answered now, and the most there ever were at once.
+#[derive(Default, Clone, Copy)]
+struct GroupState {
+    in_flight: u64,
+    peak: u64,
+    requests: u64,
+}
+
+/// Counts its request in a group until the request has been answered (or failed).
+struct InFlight {
+    sh: Arc<Shared>,
+    group: String,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Some(g) = lock(&self.sh.groups).get_mut(&self.group) {
+            g.in_flight -= 1;
+        }
+    }
+}
+
 pub(crate) struct Shared {
     stats: Mutex<BTreeMap<String, PathStats>>,
     keys: Mutex<HashMap<String, KeyState>>,
+    groups: Mutex<HashMap<String, GroupState>>,
     pub(crate) stop: AtomicBool,
     conns: Mutex<HashMap<u64, TcpStream>>,
     next_conn: AtomicU64,
@@ -93,6 +116,7 @@ impl Shared {
         Shared {
             stats: Mutex::new(BTreeMap::new()),
             keys: Mutex::new(HashMap::new()),
+            groups: Mutex::new(HashMap::new()),
             stop: AtomicBool::new(false),
             conns: Mutex::new(HashMap::new()),
             next_conn: AtomicU64::new(1),
@@ -120,6 +144,8 @@ impl Shared {
     pub(crate) fn reset(&self) {
         lock(&self.stats).clear();
         lock(&self.keys).clear();
+        // Requests being answered keep their groups (their guards still count down).
+        lock(&self.groups).retain(|_, g| g.in_flight > 0);
     }
 
     /// Ask the accept loop to stop (wakes it with a loopback connection).
@@ -158,6 +184,27 @@ impl Shared {
         if let Some(e) = lock(&self.stats).get_mut(path) {
             e.statuses.push(status);
         }
+    }
+
+    /// Counts a request of `group` as being answered until the guard is dropped.
+    fn enter_group(self: &Arc<Self>, group: &str) -> InFlight {
+        let mut groups = lock(&self.groups);
+        let g = groups.entry(group.to_string()).or_default();
+        g.in_flight += 1;
+        g.requests += 1;
+        g.peak = g.peak.max(g.in_flight);
+        InFlight {
+            sh: self.clone(),
+            group: group.to_string(),
+        }
+    }
+
+    fn group_json(&self, group: &str) -> String {
+        let g = lock(&self.groups).get(group).copied().unwrap_or_default();
+        format!(
+            "{{\"in_flight\":{},\"peak\":{},\"requests\":{}}}",
+            g.in_flight, g.peak, g.requests
+        )
     }
 
     fn hit(&self, key: &str) -> u64 {
@@ -484,6 +531,7 @@ fn handle_request(
     let status_rec = |code: u16| sh.record_status(path, code);
 
     let q = Query::parse(&req.query);
+    let _in_flight = q.get("group").map(|g| sh.enter_group(g));
     macro_rules! bad_param {
         ($name:expr) => {{
             status_rec(400);
@@ -1041,9 +1089,10 @@ fn internal(sh: &Arc<Shared>, conn: &mut Conn, req: &Request, close: bool) -> io
     let json = "application/json";
     match req.path.as_str() {
         "/__stats" => {
-            let body = match q.get("path") {
-                Some(p) => stats_json(&sh.stats(p)),
-                None => {
+            let body = match (q.get("path"), q.get("group")) {
+                (Some(p), _) => stats_json(&sh.stats(p)),
+                (None, Some(g)) => sh.group_json(g),
+                (None, None) => {
                     let all: Vec<String> = sh
                         .all_stats()
                         .iter()

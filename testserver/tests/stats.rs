@@ -64,3 +64,43 @@ fn stats_json_escapes() {
     let j = fetch(srv.port, "/__stats?path=%2Fdata%2F10", &[]).body_str();
     assert!(j.contains("\"x-q\":\"a\\\"b\\\\c\""), "{j}");
 }
+
+#[test]
+fn group_counts_requests_in_flight_and_their_peak() {
+    let srv = TestServer::start(false).unwrap();
+    let stats = |c: &mut Client<std::net::TcpStream>| c.get("/__stats?group=g").body_str();
+    let mut ctl = Client::connect(srv.port);
+    assert_eq!(
+        stats(&mut ctl).trim(),
+        "{\"in_flight\":0,\"peak\":0,\"requests\":0}"
+    );
+    // Two requests held by a delay, on two connections.
+    let mut a = Client::connect(srv.port);
+    let mut b = Client::connect(srv.port);
+    a.send("GET", "/data/10/a?group=g&delay=400", &[]);
+    b.send("GET", "/data/10/b?group=g&delay=400", &[]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !stats(&mut ctl).contains("\"in_flight\":2") {
+        assert!(std::time::Instant::now() < deadline, "{}", stats(&mut ctl));
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(a.read_response(false).status, 200);
+    assert_eq!(b.read_response(false).status, 200);
+    // One more, answered at once, after the other two.
+    assert_eq!(a.get("/data/10/c?group=g").status, 200);
+    while !stats(&mut ctl).contains("\"in_flight\":0") {
+        assert!(std::time::Instant::now() < deadline, "{}", stats(&mut ctl));
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(
+        stats(&mut ctl).trim(),
+        "{\"in_flight\":0,\"peak\":2,\"requests\":3}"
+    );
+    // Other groups and requests without one are not counted.
+    assert_eq!(a.get("/data/10/d?group=h").status, 200);
+    assert_eq!(a.get("/data/10/e").status, 200);
+    assert_eq!(
+        stats(&mut ctl).trim(),
+        "{\"in_flight\":0,\"peak\":2,\"requests\":3}"
+    );
+}
