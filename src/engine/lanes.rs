@@ -16,7 +16,7 @@ use std::sync::{Arc, Weak};
 
 /// HTTP threads at most, however many cores the machine has: a background service should not
 /// take a large machine's every core.
-pub const MAX_LANES: usize = 4;
+const MAX_LANES: usize = 4;
 
 /// The HTTP threads of one engine.
 pub struct Lanes {
