@@ -22,8 +22,8 @@
  *                    state directory; the job then finishes byte-identical
  *   host_limit       BG_OPTION_MAX_CONNECTIONS_PER_HOST holds for the whole manager, however
  *                    many HTTP threads it runs: with more jobs than the limit, the server sees
- *                    exactly the limit's number of requests at once at most (the default 6,
- *                    then 3, then 1), and every job still finishes byte-identical
+ *                    exactly the limit's number of requests at once at most (8, the default
+ *                    6, 3, 1), and every job still finishes byte-identical
  *
  * Sources are /data/<size>/sched-<pid>/<case> on the fixture's plain server, slowed with
  * trickle= so transfers last long enough to be observed; the <pid> segment keeps the per-path
