@@ -261,10 +261,15 @@ impl Engine {
 
     /// Changes the settings; they take effect at once.
     pub fn set_options(&self, options: Options) {
-        let old = std::mem::replace(&mut *self.options.lock(), options);
-        if old.max_host_connections != options.max_host_connections {
-            self.lanes()
-                .set_max_host_connections(options.max_host_connections as usize);
+        {
+            let mut current = self.options.lock();
+            let old = std::mem::replace(&mut *current, options);
+            // Sent under the lock (a channel send each, no wait), so two concurrent changes
+            // reach the HTTP threads in the order the options took them.
+            if old.max_host_connections != options.max_host_connections {
+                self.lanes()
+                    .set_max_host_connections(options.max_host_connections as usize);
+            }
         }
         self.wake();
         self.lanes().wake();
