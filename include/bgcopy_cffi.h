@@ -59,7 +59,8 @@
 
 /**
  * Manager option 2: connections to one host at most (libcurl's limit, shared by every job of
- * the manager); default 6, 1..=256.
+ * the manager and split between its HTTP threads, one per core and at most 4; with a limit
+ * below the number of threads, new transfers use only that many threads); default 6, 1..=256.
  */
 #define BG_OPTION_MAX_CONNECTIONS_PER_HOST 2
 

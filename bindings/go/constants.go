@@ -31,7 +31,8 @@ const (
 	// 1..=256. Foreground jobs are never limited.
 	BG_OPTION_MAX_BACKGROUND_TRANSFERS = 1
 	// BG_OPTION_MAX_CONNECTIONS_PER_HOST: Manager option 2: connections to one host at most (libcurl's limit, shared by every job of
-	// the manager); default 6, 1..=256.
+	// the manager and split between its HTTP threads, one per core and at most 4; with a limit
+	// below the number of threads, new transfers use only that many threads); default 6, 1..=256.
 	BG_OPTION_MAX_CONNECTIONS_PER_HOST = 2
 	// BG_OPTION_BACKGROUND_RATE_LIMIT_BPS: Manager option 3: cap on the bytes per second of all background (HIGH/NORMAL/LOW) HTTP
 	// transfers together; 0 = none (the default). Transfers over the cap are paused, not dropped.

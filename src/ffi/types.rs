@@ -128,7 +128,8 @@ pub const BG_NOTIFY_FILE_TRANSFERRED: u32 = 0x10;
 /// 1..=256. Foreground jobs are never limited.
 pub const BG_OPTION_MAX_BACKGROUND_TRANSFERS: i32 = 1;
 /// Manager option 2: connections to one host at most (libcurl's limit, shared by every job of
-/// the manager); default 6, 1..=256.
+/// the manager and split between its HTTP threads, one per core and at most 4; with a limit
+/// below the number of threads, new transfers use only that many threads); default 6, 1..=256.
 pub const BG_OPTION_MAX_CONNECTIONS_PER_HOST: i32 = 2;
 /// Manager option 3: cap on the bytes per second of all background (HIGH/NORMAL/LOW) HTTP
 /// transfers together; 0 = none (the default). Transfers over the cap are paused, not dropped.
